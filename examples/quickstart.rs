@@ -1,0 +1,115 @@
+//! The tutorial's program in Rust: request metrics, a database gauge, and `#[track_metrics]` on
+//! the slow functions, served at <http://127.0.0.1:9000/metrics> (or `TRACK_METRICS_ADDR`).
+//!
+//! ```text
+//! cargo run --example quickstart
+//! curl http://127.0.0.1:9000/metrics
+//! ```
+//!
+//! It simulates traffic until Ctrl-C.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use track_metrics::track_metrics;
+
+/// The tutorial's `handle_request`: counts the request, times it, updates the connection gauge.
+fn handle_request(method: &'static str, endpoint: &'static str) -> usize {
+    metrics::counter!("requests_total", "method" => method, "endpoint" => endpoint).increment(1);
+    let start = Instant::now();
+    metrics::gauge!("active_connections").set(get_db_connection_count());
+    let rows = query_database("SELECT * FROM users");
+    thread::sleep(Duration::from_millis(100)); // Simulate work
+    metrics::histogram!("request_duration_seconds", "endpoint" => endpoint)
+        .record(start.elapsed());
+    rows
+}
+
+/// The tutorial's placeholder for the connection pool size.
+fn get_db_connection_count() -> f64 {
+    5.0
+}
+
+/// The tutorial's decorated function: counted and timed by `#[track_metrics]`.
+#[track_metrics]
+fn slow_operation() -> &'static str {
+    thread::sleep(Duration::from_millis(500));
+    "done"
+}
+
+/// The tutorial's `query_database`, with its own metric names and buckets, and the pool gauge
+/// going up for the duration of the query.
+#[track_metrics(
+    calls = "db_queries_total",
+    duration = "db_query_duration_seconds",
+    buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]
+)]
+fn query_database(sql: &str) -> usize {
+    let _connection = PoolConnection::acquire();
+    thread::sleep(Duration::from_millis(3 + (sql.len() % 7) as u64));
+    sql.len()
+}
+
+/// One connection of the pool in use: `db_pool_connections_used` counts it until it is dropped,
+/// even if the query panics.
+struct PoolConnection;
+
+impl PoolConnection {
+    fn acquire() -> Self {
+        metrics::gauge!("db_pool_connections_used").increment(1.0);
+        PoolConnection
+    }
+}
+
+impl Drop for PoolConnection {
+    fn drop(&mut self) {
+        metrics::gauge!("db_pool_connections_used").decrement(1.0);
+    }
+}
+
+fn describe_metrics() {
+    metrics::describe_counter!("requests_total", "Total HTTP requests");
+    metrics::describe_histogram!("request_duration_seconds", "HTTP request latency");
+    metrics::describe_gauge!("active_connections", "Number of active database connections");
+    metrics::describe_gauge!("db_pool_connections_used", "Database connections in use");
+}
+
+fn main() -> ExitCode {
+    let exporter = match track_metrics::install() {
+        Ok(exporter) => exporter,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    describe_metrics();
+    metrics::gauge!("db_pool_connections_used").set(0.0);
+
+    let url = exporter.url().expect("install() listens by default");
+    println!("Serving metrics at {url}");
+    println!("See them with: curl {url}");
+    println!("Simulating traffic; press Ctrl-C to stop.");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let on_signal = Arc::clone(&stop);
+    if let Err(error) = ctrlc::set_handler(move || on_signal.store(true, Ordering::SeqCst)) {
+        eprintln!("error: cannot handle Ctrl-C: {error}");
+        return ExitCode::FAILURE;
+    }
+
+    let requests = [("GET", "/users"), ("POST", "/orders"), ("GET", "/users"), ("GET", "/health")];
+    let mut served = 0_u64;
+    while !stop.load(Ordering::SeqCst) {
+        let (method, endpoint) = requests[(served % requests.len() as u64) as usize];
+        handle_request(method, endpoint);
+        if served % 5 == 0 {
+            slow_operation();
+        }
+        served += 1;
+    }
+    println!("Stopped after {served} requests.");
+    ExitCode::SUCCESS
+}

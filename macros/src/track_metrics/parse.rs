@@ -1,0 +1,91 @@
+//! The item under `#[track_metrics]`: a function whose body is kept as tokens.
+//!
+//! The body is not parsed, so a body with a syntax error still reaches rustc as the user wrote it
+//! and the error is reported there, and every token keeps its span.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{Attribute, Item, Signature, Token, Visibility, braced};
+
+pub struct InstrumentedFn {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub sig: Signature,
+    pub inner_attrs: Vec<Attribute>,
+    pub body: TokenStream,
+    pub body_span: Span,
+}
+
+impl Parse for InstrumentedFn {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        let sig: Signature = input.parse()?;
+        if input.peek(Token![;]) {
+            return Err(syn::Error::new_spanned(
+                &sig.ident,
+                "`#[track_metrics]` needs a function body: put it on the implementations of \
+                 this method, not on its declaration",
+            ));
+        }
+        let content;
+        let brace = braced!(content in input);
+        let inner_attrs = content.call(Attribute::parse_inner)?;
+        let body = content.parse()?;
+        Ok(InstrumentedFn { attrs, vis, sig, inner_attrs, body, body_span: brace.span.join() })
+    }
+}
+
+/// Parses the item, or explains what `#[track_metrics]` accepts when it is not a function.
+pub fn parse_item(item: TokenStream) -> syn::Result<InstrumentedFn> {
+    syn::parse2::<InstrumentedFn>(item.clone()).map_err(|fn_error| {
+        match syn::parse2::<Item>(item) {
+            Ok(Item::Fn(_)) | Err(_) => fn_error,
+            Ok(other) => syn::Error::new(
+                item_keyword_span(&other),
+                format!(
+                    "`#[track_metrics]` can only be applied to a function, not to {}",
+                    item_kind(&other)
+                ),
+            ),
+        }
+    })
+}
+
+fn item_kind(item: &Item) -> &'static str {
+    match item {
+        Item::Const(_) => "a `const` item",
+        Item::Enum(_) => "an enum",
+        Item::ExternCrate(_) => "an `extern crate`",
+        Item::ForeignMod(_) => "an `extern` block",
+        Item::Impl(_) => "an `impl` block: put it on each method",
+        Item::Macro(_) => "a macro invocation",
+        Item::Mod(_) => "a module",
+        Item::Static(_) => "a `static` item",
+        Item::Struct(_) => "a struct",
+        Item::Trait(_) => "a trait: put it on the methods of its implementations",
+        Item::TraitAlias(_) => "a trait alias",
+        Item::Type(_) => "a type alias",
+        Item::Union(_) => "a union",
+        Item::Use(_) => "a `use` item",
+        _ => "this item",
+    }
+}
+
+/// The span of the item's keyword (`struct`, `impl`, ...), where the error reads best.
+fn item_keyword_span(item: &Item) -> Span {
+    match item {
+        Item::Const(item) => item.const_token.span,
+        Item::Enum(item) => item.enum_token.span,
+        Item::Impl(item) => item.impl_token.span,
+        Item::Mod(item) => item.mod_token.span,
+        Item::Static(item) => item.static_token.span,
+        Item::Struct(item) => item.struct_token.span,
+        Item::Trait(item) => item.trait_token.span,
+        Item::Type(item) => item.type_token.span,
+        Item::Union(item) => item.union_token.span,
+        Item::Use(item) => item.use_token.span,
+        other => other.span(),
+    }
+}

@@ -1,0 +1,71 @@
+//! The threads `install()` starts: upkeep, and the HTTP endpoint when there is one.
+//!
+//! Both are spawned before the global recorder is set but wait for a go-ahead, so that when the
+//! last step of `install()` fails they end without having served anything and the port is freed.
+
+use std::io;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::error::Error;
+
+#[cfg(feature = "http")]
+type Listener = crate::serve::Listener;
+#[cfg(not(feature = "http"))]
+type Listener = std::convert::Infallible;
+
+/// Spawned threads waiting for [`Started::run`]; dropping this ends them instead.
+pub(crate) struct Started {
+    go: Vec<mpsc::Sender<()>>,
+}
+
+impl Started {
+    pub(crate) fn spawn(
+        handle: PrometheusHandle,
+        upkeep_interval: Duration,
+        listener: Option<Listener>,
+    ) -> Result<Self, Error> {
+        let mut started = Started { go: Vec::new() };
+        started.thread("track-metrics-upkeep", move || loop {
+            thread::sleep(upkeep_interval);
+            handle.run_upkeep();
+        })?;
+        #[cfg(feature = "http")]
+        if let Some(listener) = listener {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .enable_time()
+                .build()
+                .map_err(Error::Runtime)?;
+            started.thread("track-metrics-http", move || runtime.block_on(listener.serve()))?;
+        }
+        #[cfg(not(feature = "http"))]
+        let _ = listener;
+        Ok(started)
+    }
+
+    fn thread(&mut self, name: &str, work: impl FnOnce() + Send + 'static) -> Result<(), Error> {
+        let (go, wait) = mpsc::channel();
+        thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                if wait.recv().is_ok() {
+                    work();
+                }
+            })
+            .map_err(|error: io::Error| Error::Runtime(error))?;
+        self.go.push(go);
+        Ok(())
+    }
+
+    /// Lets every thread start its work.
+    pub(crate) fn run(self) {
+        for go in self.go {
+            // A thread that is gone already has nothing left to start.
+            let _ = go.send(());
+        }
+    }
+}

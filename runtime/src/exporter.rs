@@ -1,0 +1,400 @@
+//! Installing the exporter: the builder, the process-wide state, and the checks that the
+//! instrumented functions of the whole program make sense together.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::call_site::{CALL_SITES, SiteHandles, SiteInfo};
+use crate::error::Error;
+use crate::exposition;
+use crate::recorder::{TrackRecorder, encode};
+
+/// The histogram buckets of prometheus_client, in seconds: what a duration histogram uses unless
+/// told otherwise.
+pub const DEFAULT_BUCKETS: &[f64] =
+    &[0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+
+/// The address `install()` listens on when neither the builder nor `TRACK_METRICS_ADDR` says.
+#[cfg(feature = "http")]
+pub const DEFAULT_ADDR: &str = "127.0.0.1:9000";
+
+/// The environment variable that overrides [`DEFAULT_ADDR`].
+#[cfg(feature = "http")]
+pub const ADDR_VARIABLE: &str = "TRACK_METRICS_ADDR";
+
+const CALLS_HELP: &str = "Total function calls";
+const DURATION_HELP: &str = "Function execution time";
+
+/// Labels `#[track_metrics]` puts on every series.
+const AUTOMATIC_LABELS: [&str; 2] = ["function", "module"];
+
+static INSTALLED: OnceLock<Installed> = OnceLock::new();
+static INSTALLING: Mutex<()> = Mutex::new(());
+
+/// The installed recorder, once `install()` has succeeded.
+pub(crate) fn installed() -> Option<&'static Installed> {
+    INSTALLED.get()
+}
+
+/// What `install()` set up, for the rest of the process.
+pub(crate) struct Installed {
+    recorder: Arc<TrackRecorder>,
+    handle: PrometheusHandle,
+}
+
+impl Installed {
+    pub(crate) fn site_handles(&self, info: &SiteInfo) -> SiteHandles {
+        let metadata = Metadata::new(info.module, Level::INFO, Some(info.module));
+        let labels: Vec<Label> = [("function", info.function), ("module", info.module)]
+            .iter()
+            .chain(info.labels)
+            .map(|&(key, value)| Label::from_static_parts(key, value))
+            .collect();
+        let calls = Key::from_parts(info.calls, labels.clone());
+        let duration = Key::from_parts(info.duration, labels);
+        SiteHandles {
+            calls: self.recorder.register_counter(&calls, &metadata),
+            duration: self.recorder.register_histogram(&duration, &metadata),
+        }
+    }
+
+    pub(crate) fn render(&self) -> String {
+        exposition::finish(&self.handle.render())
+    }
+}
+
+/// The running exporter: where it listens, and its exposition.
+///
+/// Dropping it stops nothing: the endpoint serves, and the recorder records, for the rest of the
+/// process. It is a handle to ask the exporter things, and can be cloned freely.
+#[derive(Clone, Debug)]
+pub struct Exporter {
+    local_addr: Option<std::net::SocketAddr>,
+    path: String,
+}
+
+impl Exporter {
+    /// A builder to set the listen address, global labels and buckets before installing.
+    pub fn builder() -> ExporterBuilder {
+        ExporterBuilder::new()
+    }
+
+    /// The address the endpoint is bound to (with the real port when port 0 was asked for), or
+    /// `None` when the exporter has no listener.
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.local_addr
+    }
+
+    /// The URL to scrape, such as `http://127.0.0.1:9000/metrics`, or `None` without a listener.
+    pub fn url(&self) -> Option<String> {
+        self.local_addr.map(|addr| format!("http://{addr}{}", self.path))
+    }
+
+    /// The current exposition, as [`crate::render`] returns it.
+    pub fn render(&self) -> String {
+        crate::render()
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Listen {
+    /// `TRACK_METRICS_ADDR`, else [`DEFAULT_ADDR`].
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    Default,
+    #[cfg(feature = "http")]
+    Address(String),
+    Disabled,
+}
+
+/// Settings of the exporter, applied by [`ExporterBuilder::install`].
+///
+/// Every setting is checked by `install`, which returns an [`Error`] saying what to change;
+/// the setters themselves never fail.
+///
+/// ```
+/// # fn main() -> Result<(), track_metrics::Error> {
+/// let exporter = track_metrics::Exporter::builder()
+///     .listen_address("127.0.0.1:0")
+///     .global_label("service", "checkout")
+///     .buckets_for("db_query_duration_seconds", &[0.001, 0.01, 0.1])
+///     .install()?;
+/// println!("scrape {}", exporter.url().unwrap());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "an ExporterBuilder does nothing until `.install()` is called"]
+pub struct ExporterBuilder {
+    listen: Listen,
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    path: String,
+    global_labels: Vec<(String, String)>,
+    default_buckets: Vec<f64>,
+    metric_buckets: Vec<(String, Vec<f64>)>,
+    upkeep_interval: Duration,
+}
+
+impl Default for ExporterBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ExporterBuilder {
+    /// The defaults: listen on `TRACK_METRICS_ADDR` or `127.0.0.1:9000`, serve `/metrics`,
+    /// [`DEFAULT_BUCKETS`], upkeep every 5 seconds.
+    pub fn new() -> Self {
+        ExporterBuilder {
+            #[cfg(feature = "http")]
+            listen: Listen::Default,
+            #[cfg(not(feature = "http"))]
+            listen: Listen::Disabled,
+            path: "/metrics".to_owned(),
+            global_labels: Vec::new(),
+            default_buckets: DEFAULT_BUCKETS.to_vec(),
+            metric_buckets: Vec::new(),
+            upkeep_interval: Duration::from_secs(5),
+        }
+    }
+
+    /// Listens on `host:port` (port 0 picks a free port), whatever `TRACK_METRICS_ADDR` says.
+    #[cfg(feature = "http")]
+    pub fn listen_address(mut self, address: impl Into<String>) -> Self {
+        self.listen = Listen::Address(address.into());
+        self
+    }
+
+    /// The path the endpoint serves; `/metrics` by default.
+    #[cfg(feature = "http")]
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Starts no HTTP listener: the exposition is only available from [`crate::render`], to be
+    /// served by the application's own web framework.
+    pub fn without_listener(mut self) -> Self {
+        self.listen = Listen::Disabled;
+        self
+    }
+
+    /// Adds a label to every series, such as `service="checkout"`.
+    pub fn global_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.global_labels.push((name.into(), value.into()));
+        self
+    }
+
+    /// The buckets of every histogram that has no buckets of its own; [`DEFAULT_BUCKETS`] by
+    /// default.
+    pub fn default_buckets(mut self, bounds: &[f64]) -> Self {
+        self.default_buckets = bounds.to_vec();
+        self
+    }
+
+    /// The buckets of one histogram family, by its full name.
+    pub fn buckets_for(mut self, metric: impl Into<String>, bounds: &[f64]) -> Self {
+        self.metric_buckets.push((metric.into(), bounds.to_vec()));
+        self
+    }
+
+    /// How often histogram samples are folded into their buckets when nobody scrapes, which
+    /// bounds their memory; 5 seconds by default.
+    pub fn upkeep_interval(mut self, interval: Duration) -> Self {
+        self.upkeep_interval = interval;
+        self
+    }
+
+    /// Installs the global recorder and starts the endpoint.
+    ///
+    /// # Errors
+    ///
+    /// Any inconsistent setting, a listen address that is invalid or in use, a second call in the
+    /// process, or another recorder already installed. Nothing keeps running after an error.
+    pub fn install(self) -> Result<Exporter, Error> {
+        let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+        if INSTALLED.get().is_some() {
+            return Err(Error::AlreadyInstalled);
+        }
+        let sites = Sites::check(&CALL_SITES, &self.global_labels)?;
+        let buckets = self.family_buckets(&sites)?;
+        let prometheus = self.prometheus_builder(buckets)?;
+        let recorder = Arc::new(TrackRecorder::new(prometheus.build_recorder()));
+        let handle = recorder.handle();
+
+        let listener = self.bind()?;
+        let local_addr = listener.as_ref().map(|listener| listener.local_addr);
+        let started = crate::background::Started::spawn(handle.clone(), self.upkeep_interval, listener)?;
+
+        if metrics::set_global_recorder(Arc::clone(&recorder)).is_err() {
+            return Err(Error::RecorderAlreadySet);
+        }
+        let installed = INSTALLED.get_or_init(|| Installed { recorder, handle });
+        sites.describe_and_register(installed);
+        started.run();
+        Ok(Exporter { local_addr, path: self.path })
+    }
+
+    #[cfg(feature = "http")]
+    fn bind(&self) -> Result<Option<crate::serve::Listener>, Error> {
+        let (value, origin) = match &self.listen {
+            Listen::Disabled => return Ok(None),
+            Listen::Address(value) => (value.clone(), "ExporterBuilder::listen_address"),
+            Listen::Default => match std::env::var(ADDR_VARIABLE) {
+                Ok(value) if !value.trim().is_empty() => (value, ADDR_VARIABLE),
+                _ => (DEFAULT_ADDR.to_owned(), "the default"),
+            },
+        };
+        if !self.path.starts_with('/') {
+            return Err(Error::Config(format!(
+                "the endpoint path `{}` must start with `/`, such as `/metrics`",
+                self.path
+            )));
+        }
+        crate::serve::Listener::bind(&value, origin, &self.path).map(Some)
+    }
+
+    #[cfg(not(feature = "http"))]
+    fn bind(&self) -> Result<Option<std::convert::Infallible>, Error> {
+        Ok(None)
+    }
+
+    /// The bucket layout of each duration family: one per family, since Prometheus aggregates a
+    /// histogram's series by `le` and the exporter keeps one layout per name.
+    fn family_buckets(&self, sites: &Sites) -> Result<Vec<(String, Vec<f64>)>, Error> {
+        check_buckets("the default buckets", &self.default_buckets)?;
+        let mut layouts: HashMap<&str, (&[f64], String)> = HashMap::new();
+        for (metric, bounds) in &self.metric_buckets {
+            check_metric_name(metric, "buckets_for")?;
+            check_buckets(&format!("the buckets of `{metric}`"), bounds)?;
+            layouts.insert(metric, (bounds, "ExporterBuilder::buckets_for".to_owned()));
+        }
+        for info in sites.infos.iter().filter(|info| !info.buckets.is_empty()) {
+            let declared_by = info.describe();
+            match layouts.get(info.duration) {
+                Some((bounds, first)) if *bounds != info.buckets => {
+                    return Err(Error::Config(format!(
+                        "{first} and {declared_by} give `{}` different buckets ({bounds:?} and \
+                         {:?}): a histogram family has one bucket layout, so give one of them its \
+                         own `duration = \"...\"` name, or the same buckets",
+                        info.duration, info.buckets
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    layouts.insert(info.duration, (info.buckets, declared_by));
+                }
+            }
+        }
+        Ok(layouts.into_iter().map(|(name, (bounds, _))| (name.to_owned(), bounds.to_vec())).collect())
+    }
+
+    fn prometheus_builder(&self, buckets: Vec<(String, Vec<f64>)>) -> Result<PrometheusBuilder, Error> {
+        let exporter_error = |error: metrics_exporter_prometheus::BuildError| Error::Config(error.to_string());
+        let mut builder = PrometheusBuilder::new().set_buckets(&self.default_buckets).map_err(exporter_error)?;
+        for (metric, bounds) in buckets {
+            builder = builder.set_buckets_for_metric(Matcher::Full(metric), &bounds).map_err(exporter_error)?;
+        }
+        for (index, (name, value)) in self.global_labels.iter().enumerate() {
+            check_global_label(name)?;
+            if self.global_labels[..index].iter().any(|(earlier, _)| earlier == name) {
+                return Err(Error::Config(format!("the global label `{name}` is set twice")));
+            }
+            builder = builder.add_global_label(name.clone(), encode(value).into_owned());
+        }
+        Ok(builder)
+    }
+}
+
+/// The call sites of the program, checked to produce distinct series.
+struct Sites {
+    infos: Vec<&'static SiteInfo>,
+}
+
+impl Sites {
+    fn check(sites: &'static [crate::call_site::CallSite], global_labels: &[(String, String)]) -> Result<Self, Error> {
+        let infos: Vec<&'static SiteInfo> = sites.iter().map(|site| site.info()).collect();
+        let mut series: HashMap<String, &SiteInfo> = HashMap::new();
+        for info in &infos {
+            if let Some((name, _)) = global_labels.iter().find(|(name, _)| info.labels.iter().any(|(label, _)| label == name)) {
+                return Err(Error::Config(format!(
+                    "{} sets the label `{name}`, which is also a global label: rename one of them",
+                    info.describe()
+                )));
+            }
+            let mut labels: Vec<_> = info.labels.to_vec();
+            labels.sort_unstable();
+            let mut key = format!("{}{{function={:?},module={:?}", info.calls, info.function, info.module);
+            for (name, value) in labels {
+                let _ = write!(key, ",{name}={value:?}");
+            }
+            key.push('}');
+            if let Some(first) = series.insert(key.clone(), info) {
+                return Err(Error::Config(format!(
+                    "{} and {} both record the series `{key}`: give one of them a distinct \
+                     `#[track_metrics(name = \"...\")]`",
+                    first.describe(),
+                    info.describe()
+                )));
+            }
+        }
+        Ok(Sites { infos })
+    }
+
+    /// Gives every family its HELP and every site its handles, so all show with zero counts.
+    fn describe_and_register(&self, installed: &Installed) {
+        for info in &self.infos {
+            installed.recorder.describe_counter(KeyName::from_const_str(info.calls), None, SharedString::const_str(CALLS_HELP));
+            installed.recorder.describe_histogram(KeyName::from_const_str(info.duration), None, SharedString::const_str(DURATION_HELP));
+        }
+        for site in CALL_SITES.iter() {
+            site.register(installed);
+        }
+    }
+}
+
+fn check_metric_name(name: &str, setting: &str) -> Result<(), Error> {
+    if is_prometheus_name(name) {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "`{name}` given to `{setting}` is not a metric name: it must match `[a-zA-Z_][a-zA-Z0-9_]*`"
+    )))
+}
+
+fn check_global_label(name: &str) -> Result<(), Error> {
+    let problem = if !is_prometheus_name(name) {
+        "a label name must match `[a-zA-Z_][a-zA-Z0-9_]*`"
+    } else if name.starts_with("__") {
+        "names starting with `__` are reserved for Prometheus"
+    } else if name == "le" || name == "quantile" {
+        "`le` and `quantile` are reserved for histogram buckets and summary quantiles"
+    } else if AUTOMATIC_LABELS.contains(&name) {
+        "`#[track_metrics]` sets `function` and `module` on its series itself"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Config(format!("invalid global label `{name}`: {problem}")))
+}
+
+fn is_prometheus_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn check_buckets(what: &str, bounds: &[f64]) -> Result<(), Error> {
+    let problem = if bounds.is_empty() {
+        "there must be at least one bound".to_owned()
+    } else if let Some(bound) = bounds.iter().find(|bound| !bound.is_finite()) {
+        format!("`{bound}` is not finite; `+Inf` is always added as the last bucket")
+    } else if let Some(pair) = bounds.windows(2).find(|pair| pair[0] >= pair[1]) {
+        format!("they must be strictly increasing, and `{}` does not come after `{}`", pair[1], pair[0])
+    } else {
+        return Ok(());
+    };
+    Err(Error::Config(format!("invalid {what} {bounds:?}: {problem}")))
+}

@@ -1,0 +1,152 @@
+//! Golden-signal metrics for Rust functions with one attribute, in Prometheus format.
+//!
+//! ```no_run
+//! use track_metrics::track_metrics;
+//!
+//! #[track_metrics]
+//! fn slow_operation() -> &'static str {
+//!     std::thread::sleep(std::time::Duration::from_millis(500));
+//!     "done"
+//! }
+//!
+//! fn main() -> Result<(), track_metrics::Error> {
+//!     let exporter = track_metrics::install()?; // serves http://127.0.0.1:9000/metrics
+//!     slow_operation();
+//!     println!("{}", track_metrics::render());
+//!     # let _ = exporter;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! A scrape then shows `function_calls_total{function="slow_operation",module="my_app"} 1` and
+//! the histogram `function_duration_seconds` of the same function, in text format 0.0.4.
+//!
+//! # What the pieces are
+//! - [`track_metrics`](macro@track_metrics): the attribute, on any function or method.
+//! - [`install`] and [`Exporter::builder`]: the global recorder and the `/metrics` endpoint. It
+//!   is also the recorder of the `metrics` facade, so `metrics::counter!` and friends appear in
+//!   the same scrape.
+//! - [`render`] and [`CONTENT_TYPE`]: the exposition, to serve from your own web framework.
+//!
+//! # Before `install()`
+//! Calls made before [`install`] are not recorded, exactly as `metrics` macros record nothing
+//! before a recorder is installed. Every call made after it is, including calls of functions
+//! first called before it: nothing is cached until there is a recorder to cache.
+//!
+//! # Features
+//! - `http` (default): `install()` serves the exposition over HTTP (hyper, on one thread with a
+//!   small tokio runtime of its own). Without it, use [`render`].
+//! - `testing`: [`testing`], a strict parser of the exposition for assertions.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod background;
+mod call_site;
+mod error;
+mod exporter;
+mod exposition;
+mod recorder;
+#[cfg(feature = "http")]
+mod serve;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use error::Error;
+pub use exporter::{DEFAULT_BUCKETS, Exporter, ExporterBuilder};
+#[cfg(feature = "http")]
+pub use exporter::{ADDR_VARIABLE, DEFAULT_ADDR};
+pub use exposition::CONTENT_TYPE;
+
+/// Counts the calls of a function and times them, into Prometheus metrics.
+///
+/// ```
+/// use track_metrics::track_metrics;
+///
+/// #[track_metrics]
+/// fn slow_operation() -> &'static str {
+///     "done"
+/// }
+///
+/// #[track_metrics(
+///     name = "query_database",
+///     calls = "db_queries_total",
+///     duration = "db_query_duration_seconds",
+///     labels(database = "users"),
+///     buckets = [0.001, 0.01, 0.1, 1.0],
+/// )]
+/// async fn query(sql: &str) -> usize {
+///     sql.len()
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), track_metrics::Error> {
+/// track_metrics::Exporter::builder().without_listener().install()?;
+/// slow_operation();
+/// query("SELECT 1").await;
+///
+/// let text = track_metrics::render();
+/// assert!(text.contains(r#"function_calls_total{function="slow_operation",module="rust_out"} 1"#));
+/// assert!(text.contains(r#"db_queries_total{function="query_database",module="rust_out",database="users"} 1"#));
+/// assert!(text.contains(r#"db_query_duration_seconds_bucket{function="query_database",module="rust_out",database="users",le="0.001"}"#));
+/// # Ok(()) }
+/// ```
+///
+/// Each call adds one to a counter when it starts and records its duration in seconds in a
+/// histogram when it ends, however it ends: a normal return, `?`, a panic while unwinding, or
+/// the drop of an `async fn` future (whose duration runs from its first poll; a future that is
+/// never polled records nothing). The series carry the labels `function` (the function's name)
+/// and `module` (its `module_path!()`), then the constant `labels`.
+///
+/// # Options
+/// - `name = "checkout"`: the `function` label, instead of the function's name.
+/// - `calls = "db_queries_total"`: the counter, instead of `function_calls_total`; it must end
+///   in `_total`.
+/// - `duration = "db_query_duration_seconds"`: the histogram, instead of
+///   `function_duration_seconds`; it must end in `_seconds`.
+/// - `labels(endpoint = "/users", method = "GET")`: constant labels. Values are string
+///   literals: a label from a runtime value could make the number of series unbounded.
+/// - `buckets = [0.001, 0.01, 0.1]`: the bucket bounds of the duration histogram. A family has
+///   one layout, shared by every function that records into it: two functions that declare
+///   different buckets for one family make [`install`] fail, naming both.
+///
+/// Every name is checked at compile time against the Prometheus rules, with the error on the
+/// offending token; unknown or repeated options are errors too. The function keeps its
+/// signature, attributes and body as written.
+///
+/// # Cost
+/// After [`install`], a call is one atomic increment, one histogram record and two reads of the
+/// TSC clock (`quanta`): no lookup, no hashing, no allocation of its own.
+pub use track_metrics_macros::track_metrics;
+
+/// Installs the exporter with its defaults: the global `metrics` recorder, and the endpoint on
+/// `TRACK_METRICS_ADDR` or `127.0.0.1:9000`.
+///
+/// Every instrumented function of the program shows with zero counts as soon as this returns.
+/// The endpoint serves until the process ends, whether or not the returned [`Exporter`] is
+/// kept. See [`Exporter::builder`] to change anything.
+///
+/// # Errors
+///
+/// A second call, another recorder already installed, an invalid `TRACK_METRICS_ADDR`, a port in
+/// use, or instrumented functions that conflict (two that record the same series, or that give
+/// one histogram different buckets). Nothing is left running after an error.
+pub fn install() -> Result<Exporter, Error> {
+    ExporterBuilder::new().install()
+}
+
+/// The current exposition in Prometheus text format 0.0.4, served with [`CONTENT_TYPE`].
+///
+/// Families are sorted by name and series by labels. Before [`install`] it is empty.
+///
+/// ```
+/// // The tutorial's Flask route, in any framework: respond with these two.
+/// let (body, content_type) = (track_metrics::render(), track_metrics::CONTENT_TYPE);
+/// assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+/// # let _ = body;
+/// ```
+pub fn render() -> String {
+    exporter::installed().map(exporter::Installed::render).unwrap_or_default()
+}
