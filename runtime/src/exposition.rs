@@ -55,7 +55,7 @@ impl<'a> Family<'a> {
         let mut family = Family { name: "", header: Vec::new(), series: Vec::new() };
         let mut grouped = false;
         let mut current: Vec<&'a str> = Vec::new();
-        for line in block.lines().filter(|line| !line.is_empty()) {
+        for line in block.split('\n').filter(|line| !line.is_empty()) {
             if let Some(rest) = line.strip_prefix("# TYPE ") {
                 let mut words = rest.split(' ');
                 family.name = words.next().unwrap_or_default();

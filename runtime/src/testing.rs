@@ -53,14 +53,23 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// The value of one label.
+    /// The value of one label; a label with an empty value is absent, as Prometheus reads it.
     pub fn label(&self, name: &str) -> Option<&str> {
-        self.labels.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.labels
+            .iter()
+            .find(|(key, value)| key == name && !value.is_empty())
+            .map(|(_, value)| value.as_str())
     }
 
+    /// Whether the sample has exactly these labels, empty values counting as absent.
     fn has_exactly(&self, labels: &[(&str, &str)]) -> bool {
-        self.labels.len() == labels.len()
-            && labels.iter().all(|(key, value)| self.label(key) == Some(*value))
+        let present = |value: &str| !value.is_empty();
+        self.labels.iter().filter(|(_, value)| present(value)).count()
+            == labels.iter().filter(|(_, value)| present(value)).count()
+            && labels
+                .iter()
+                .filter(|(_, value)| present(value))
+                .all(|(key, value)| self.label(key) == Some(*value))
     }
 }
 
@@ -101,7 +110,8 @@ impl Exposition {
         self.families.iter().flat_map(|family| &family.samples)
     }
 
-    /// The value of the sample with this name and exactly these labels, in any order.
+    /// The value of the sample with this name and exactly these labels, in any order; labels
+    /// with empty values count as absent, as in Prometheus.
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         self.samples()
             .find(|sample| sample.name == name && sample.has_exactly(labels))

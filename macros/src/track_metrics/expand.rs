@@ -7,6 +7,7 @@
 
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
 
 use super::options::Options;
 use super::parse::InstrumentedFn;
@@ -19,13 +20,13 @@ pub fn expand(options: &Options, function: &InstrumentedFn) -> TokenStream {
 
     let function_label = match &options.name {
         Some(name) => name.value(),
-        None => unraw(&sig.ident),
+        None => sig.ident.unraw().to_string(),
     };
     let calls = options.calls.as_ref().map_or_else(|| DEFAULT_CALLS.to_owned(), |lit| lit.value());
     let duration =
         options.duration.as_ref().map_or_else(|| DEFAULT_DURATION.to_owned(), |lit| lit.value());
     let labels = options.labels.iter().flat_map(|labels| &labels.pairs).map(|(key, value)| {
-        let key = key.to_string();
+        let key = key.unraw().to_string();
         quote!((#key, #value))
     });
     let buckets = options.buckets.iter().flat_map(|buckets| &buckets.bounds).map(|(value, _)| {
@@ -68,10 +69,4 @@ pub fn expand(options: &Options, function: &InstrumentedFn) -> TokenStream {
         #(#attrs)*
         #vis #sig #block
     }
-}
-
-/// The name as users read it: `r#match` is the function `match`.
-fn unraw(ident: &syn::Ident) -> String {
-    let name = ident.to_string();
-    name.strip_prefix("r#").map_or_else(|| name.clone(), str::to_owned)
 }

@@ -3,9 +3,10 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::meta::ParseNestedMeta;
-use syn::parse::{Parse, Parser};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, UnOp, bracketed};
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, UnOp, bracketed, parenthesized};
 
 const KEYS: &str = "`name`, `calls`, `duration`, `labels` or `buckets`";
 
@@ -88,25 +89,28 @@ fn string_value(meta: &ParseNestedMeta) -> syn::Result<LitStr> {
 }
 
 fn parse_labels(meta: &ParseNestedMeta, keyword: Span) -> syn::Result<Labels> {
-    let mut pairs = Vec::new();
-    meta.parse_nested_meta(|label| {
-        let Some(key) = label.path.get_ident() else {
-            return Err(label.error("a label name is a single identifier"));
-        };
-        let value: Expr = label.value()?.parse()?;
-        match value {
-            Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => {
-                pairs.push((key.clone(), lit));
-                Ok(())
-            }
-            other => Err(syn::Error::new_spanned(
-                other,
-                "label values must be string literals: a label built from a runtime value \
-                 would make the number of series unbounded",
-            )),
-        }
-    })?;
-    Ok(Labels { keyword, pairs })
+    let input = meta.input;
+    if !input.peek(syn::token::Paren) {
+        return Err(input.error("expected `labels(name = \"value\", ...)`"));
+    }
+    let content;
+    parenthesized!(content in input);
+    let pairs = content.parse_terminated(parse_label, Token![,])?;
+    Ok(Labels { keyword, pairs: pairs.into_iter().collect() })
+}
+
+/// `name = "value"`; the name may be a keyword such as `type`, which is a fine label name.
+fn parse_label(input: ParseStream) -> syn::Result<(Ident, LitStr)> {
+    let key = Ident::parse_any(input)?;
+    input.parse::<Token![=]>()?;
+    match input.parse::<Expr>()? {
+        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => Ok((key, lit)),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "label values must be string literals: a label built from a runtime value \
+             would make the number of series unbounded",
+        )),
+    }
 }
 
 fn parse_buckets(meta: &ParseNestedMeta) -> syn::Result<Buckets> {

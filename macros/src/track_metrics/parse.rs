@@ -40,21 +40,22 @@ impl Parse for InstrumentedFn {
 /// Parses the item, or explains what `#[track_metrics]` accepts when it is not a function.
 pub fn parse_item(item: TokenStream) -> syn::Result<InstrumentedFn> {
     syn::parse2::<InstrumentedFn>(item.clone()).map_err(|fn_error| {
-        match syn::parse2::<Item>(item) {
-            Ok(Item::Fn(_)) | Err(_) => fn_error,
-            Ok(other) => syn::Error::new(
-                item_keyword_span(&other),
-                format!(
-                    "`#[track_metrics]` can only be applied to a function, not to {}",
-                    item_kind(&other)
-                ),
+        let Ok(item) = syn::parse2::<Item>(item) else {
+            return fn_error;
+        };
+        match item_kind(&item) {
+            Some(kind) => syn::Error::new(
+                item_keyword_span(&item),
+                format!("`#[track_metrics]` can only be applied to a function, not to {kind}"),
             ),
+            None => fn_error,
         }
     })
 }
 
-fn item_kind(item: &Item) -> &'static str {
-    match item {
+/// What the item is, in words; `None` for a function, whose own parse error says more.
+fn item_kind(item: &Item) -> Option<&'static str> {
+    let kind = match item {
         Item::Const(_) => "a `const` item",
         Item::Enum(_) => "an enum",
         Item::ExternCrate(_) => "an `extern crate`",
@@ -69,8 +70,9 @@ fn item_kind(item: &Item) -> &'static str {
         Item::Type(_) => "a type alias",
         Item::Union(_) => "a union",
         Item::Use(_) => "a `use` item",
-        _ => "this item",
-    }
+        _ => return None,
+    };
+    Some(kind)
 }
 
 /// The span of the item's keyword (`struct`, `impl`, ...), where the error reads best.

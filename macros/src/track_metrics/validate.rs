@@ -2,6 +2,7 @@
 //! function shapes that cannot be instrumented. All errors are collected and reported together.
 
 use syn::LitStr;
+use syn::ext::IdentExt;
 
 use super::options::{Buckets, Labels, Options};
 use super::parse::InstrumentedFn;
@@ -59,7 +60,7 @@ fn check_labels(errors: &mut Errors, labels: &Labels) {
         errors.push(syn::Error::new(labels.keyword, "`labels()` is empty: remove it or add a label"));
     }
     for (index, (key, value)) in labels.pairs.iter().enumerate() {
-        let key_name = key.to_string();
+        let key_name = key.unraw().to_string();
         if let Some(message) = names::label_name_error(&key_name, AUTOMATIC_LABELS) {
             errors.push(syn::Error::new_spanned(key, message));
         }

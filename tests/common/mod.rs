@@ -1,0 +1,122 @@
+//! Helpers shared by the integration tests: a real HTTP client over TCP, the real `promtool`,
+//! and the exporter installed once per test binary.
+#![allow(dead_code)] // Each test binary uses its own subset.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use track_metrics::Exporter;
+use track_metrics::testing::Exposition;
+
+/// The exporter of this test binary, on a free loopback port.
+pub fn exporter() -> &'static Exporter {
+    static EXPORTER: OnceLock<Exporter> = OnceLock::new();
+    EXPORTER.get_or_init(|| {
+        Exporter::builder().listen_address("127.0.0.1:0").install().expect("install")
+    })
+}
+
+/// One HTTP response, as read off the socket.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Sends `method path` over a fresh TCP connection and reads the whole response.
+pub fn request(addr: SocketAddr, method: &str, path: &str) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the response");
+    let raw = String::from_utf8(raw).expect("a UTF-8 response");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .map(|line| {
+            let (key, value) = line.split_once(':').unwrap();
+            (key.trim().to_owned(), value.trim().to_owned())
+        })
+        .collect();
+    Response { status, headers, body: body.to_owned() }
+}
+
+/// Scrapes the exporter's endpoint and parses it strictly.
+pub fn scrape() -> (String, Exposition) {
+    let exporter = exporter();
+    let response = request(exporter.local_addr().unwrap(), "GET", "/metrics");
+    assert_eq!(response.status, 200, "{}", response.body);
+    let parsed = Exposition::parse(&response.body)
+        .unwrap_or_else(|error| panic!("{error} in:\n{}", response.body));
+    (response.body, parsed)
+}
+
+/// Where `promtool` is: `$PROMTOOL`, then `PATH`, then where `.ci/run` unpacks it.
+fn promtool() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PROMTOOL") {
+        return Some(PathBuf::from(path));
+    }
+    let unpacked = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ci-tools/usr/bin/promtool");
+    [PathBuf::from("promtool"), unpacked]
+        .into_iter()
+        .find(|candidate| Command::new(candidate).arg("--version").output().is_ok())
+}
+
+/// A tool the tests read our output with is missing: fail in CI, say so loudly elsewhere.
+pub fn missing_tool(what: &str, install: &str) {
+    let message = format!("{what} is not installed: {install} (or run .ci/run, which does)");
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}");
+    }
+    eprintln!("SKIPPED CHECK: {message}");
+}
+
+/// Runs `promtool check metrics` on `text` and asserts it reports nothing at all.
+pub fn assert_promtool_accepts(text: &str) {
+    let Some(promtool) = promtool() else {
+        missing_tool("promtool", "apt-get install prometheus, or set PROMTOOL");
+        return;
+    };
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && report.trim().is_empty(),
+        "promtool check metrics complained:\n{report}\non:\n{text}"
+    );
+}
+
+/// The value of a sample, or a panic that shows the whole scrape.
+pub fn value(scrape: &Exposition, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .value(name, labels)
+        .unwrap_or_else(|| panic!("no sample {name}{labels:?} in {scrape:#?}"))
+}

@@ -1,0 +1,114 @@
+//! Label values and HELP texts reach the exposition escaped exactly: read back by a strict parser,
+//! by prometheus_client's parser and checked by promtool, they are the strings that went in.
+//! The exporter alone loses backslashes (`a\\b` comes out as `a\b`); these tests fail without the
+//! escaping layer of `track_metrics`.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use proptest::prelude::*;
+use track_metrics::track_metrics;
+
+const TRICKY: &[&str] = &[
+    r"\",
+    r"\\",
+    r#"""#,
+    r#"\""#,
+    "\n",
+    r"\n",
+    "a\\\nb",
+    r"C:\Program Files\x",
+    "ends with \\",
+    "日本語 ✓ — ünïcödé",
+    "\u{FDD0}\u{FDD1}\\\u{FDD1}",
+    "tab\tcr\r",
+    "",
+];
+
+#[track_metrics(labels(path = r#"C:\dir\"quoted"\\end\"#))]
+fn constant_label_with_escapes() {}
+
+#[test]
+fn tricky_values_round_trip_through_three_readers() {
+    common::exporter();
+    constant_label_with_escapes();
+    for (index, value) in TRICKY.iter().enumerate() {
+        let name = format!("escape_case_{index}_total");
+        metrics::describe_counter!(name.clone(), format!("help {value} end"));
+        metrics::counter!(name, "value" => value.to_string()).increment(1);
+    }
+    let (text, scrape) = common::scrape();
+
+    let constant = [
+        ("function", "constant_label_with_escapes"),
+        ("module", "escaping"),
+        ("path", r#"C:\dir\"quoted"\\end\"#),
+    ];
+    assert_eq!(common::value(&scrape, "function_calls_total", &constant), 1.0);
+    for (index, value) in TRICKY.iter().enumerate() {
+        let name = format!("escape_case_{index}_total");
+        // An empty label value is the same as no label in the format.
+        let labels: &[(&str, &str)] = if value.is_empty() { &[] } else { &[("value", value)] };
+        assert_eq!(common::value(&scrape, &name, labels), 1.0, "{value:?}");
+        let help = scrape.family(&name).unwrap().help.clone();
+        assert_eq!(help.as_deref(), Some(format!("help {value} end").as_str()), "{value:?}");
+    }
+
+    common::assert_promtool_accepts(&text);
+    if let Some(read_back) = prometheus_client_read(&text) {
+        for (index, value) in TRICKY.iter().enumerate().filter(|(_, value)| !value.is_empty()) {
+            let expected = format!("escape_case_{index}_total\u{1}value\u{2}{value}");
+            assert!(read_back.contains(&expected), "prometheus_client read {value:?} differently");
+        }
+        let expected = format!("function_calls_total\u{1}function\u{2}constant_label_with_escapes\u{1}module\u{2}escaping\u{1}path\u{2}{}", constant[2].1);
+        assert!(read_back.contains(&expected), "prometheus_client read the constant label differently");
+    }
+}
+
+/// Each sample as `name␁label␂value␁...`, labels sorted, as prometheus_client's parser reads it;
+/// `None` when it is not installed outside CI.
+fn prometheus_client_read(text: &str) -> Option<Vec<String>> {
+    const SCRIPT: &str = r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for sample in family.samples:
+        parts = [sample.name] + [k + "\x02" + v for k, v in sorted(sample.labels.items())]
+        sys.stdout.write("\x01".join(parts) + "\x00")
+"#;
+    let probe = Command::new("python3").args(["-c", "import prometheus_client"]).output();
+    if !probe.is_ok_and(|output| output.status.success()) {
+        common::missing_tool("python3 with prometheus_client", "pip install prometheus-client");
+        return None;
+    }
+    let mut child = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "prometheus_client could not parse the exposition");
+    let samples = String::from_utf8(output.stdout).unwrap();
+    Some(samples.split('\0').map(str::to_owned).collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_label_value_and_help_text_round_trip(value in "(\\PC|[\\\\\"\n\r\t\u{FDD0}\u{FDD1}]){1,24}") {
+        static CASE: AtomicUsize = AtomicUsize::new(0);
+        common::exporter();
+        let name = format!("property_case_{}_total", CASE.fetch_add(1, Ordering::Relaxed));
+        metrics::describe_counter!(name.clone(), value.clone());
+        metrics::counter!(name.clone(), "value" => value.clone()).increment(1);
+        let (_, scrape) = common::scrape();
+        prop_assert_eq!(scrape.value(&name, &[("value", &value)]), Some(1.0));
+        prop_assert_eq!(scrape.family(&name).unwrap().help.as_deref(), Some(value.as_str()));
+    }
+}

@@ -1,0 +1,7 @@
+// `quantile` is the quantile of a summary.
+#[track_metrics::track_metrics(labels(quantile = "0.5"))]
+fn query() {}
+
+fn main() {
+    query();
+}
