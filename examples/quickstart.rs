@@ -23,8 +23,7 @@ fn handle_request(method: &'static str, endpoint: &'static str) -> usize {
     metrics::gauge!("active_connections").set(get_db_connection_count());
     let rows = query_database("SELECT * FROM users");
     thread::sleep(Duration::from_millis(100)); // Simulate work
-    metrics::histogram!("request_duration_seconds", "endpoint" => endpoint)
-        .record(start.elapsed());
+    metrics::histogram!("request_duration_seconds", "endpoint" => endpoint).record(start.elapsed());
     rows
 }
 
@@ -73,7 +72,10 @@ impl Drop for PoolConnection {
 fn describe_metrics() {
     metrics::describe_counter!("requests_total", "Total HTTP requests");
     metrics::describe_histogram!("request_duration_seconds", "HTTP request latency");
-    metrics::describe_gauge!("active_connections", "Number of active database connections");
+    metrics::describe_gauge!(
+        "active_connections",
+        "Number of active database connections"
+    );
     metrics::describe_gauge!("db_pool_connections_used", "Database connections in use");
 }
 
@@ -100,7 +102,12 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    let requests = [("GET", "/users"), ("POST", "/orders"), ("GET", "/users"), ("GET", "/health")];
+    let requests = [
+        ("GET", "/users"),
+        ("POST", "/orders"),
+        ("GET", "/users"),
+        ("GET", "/health"),
+    ];
     let mut served = 0_u64;
     while !stop.load(Ordering::SeqCst) {
         let (method, endpoint) = requests[(served % requests.len() as u64) as usize];

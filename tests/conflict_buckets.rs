@@ -11,10 +11,22 @@ use track_metrics::track_metrics;
 
 #[test]
 fn different_buckets_for_one_family_are_an_error_naming_both() {
-    let error = track_metrics::Exporter::builder().without_listener().install().unwrap_err();
+    let error = track_metrics::Exporter::builder()
+        .without_listener()
+        .install()
+        .unwrap_err();
     let text = error.to_string();
-    assert!(text.contains("`short_job` (tests/conflict_buckets.rs:5)"), "{text}");
-    assert!(text.contains("`long_job` (tests/conflict_buckets.rs:8)"), "{text}");
-    assert!(text.contains("give `job_duration_seconds` different buckets"), "{text}");
+    assert!(
+        text.contains("`short_job` (tests/conflict_buckets.rs:5)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`long_job` (tests/conflict_buckets.rs:8)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("give `job_duration_seconds` different buckets"),
+        "{text}"
+    );
     let _ = (short_job, long_job);
 }

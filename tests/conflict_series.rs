@@ -24,14 +24,26 @@ fn five() {}
 
 #[test]
 fn the_same_series_from_two_functions_is_an_error_naming_both() {
-    let error = track_metrics::Exporter::builder().without_listener().install().unwrap_err();
+    let error = track_metrics::Exporter::builder()
+        .without_listener()
+        .install()
+        .unwrap_err();
     let text = error.to_string();
-    assert!(text.contains("`handler` (tests/conflict_series.rs:20)"), "{text}");
-    assert!(text.contains("`handler` (tests/conflict_series.rs:23)"), "{text}");
+    assert!(
+        text.contains("`handler` (tests/conflict_series.rs:20)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`handler` (tests/conflict_series.rs:23)"),
+        "{text}"
+    );
     assert!(
         text.contains(r#"both record the series `function_calls_total{function="handler",module="conflict_series"}`"#),
         "{text}"
     );
-    assert!(text.contains("distinct `#[track_metrics(name = \"...\")]`"), "{text}");
+    assert!(
+        text.contains("distinct `#[track_metrics(name = \"...\")]`"),
+        "{text}"
+    );
     let _ = (first::one, second::two, distinct::three, four, five);
 }

@@ -12,7 +12,10 @@ fn get_serves_the_exposition_with_the_text_format_content_type() {
     metrics::counter!("endpoint_hits_total").increment(1);
     let response = request(addr, "GET", "/metrics");
     assert_eq!(response.status, 200);
-    assert_eq!(response.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
     let scrape = Exposition::parse(&response.body).unwrap();
     assert_eq!(scrape.value("endpoint_hits_total", &[]), Some(1.0));
     assert_eq!(response.body, track_metrics::render());
@@ -28,7 +31,10 @@ fn a_query_string_does_not_change_the_path() {
 fn head_answers_without_a_body() {
     let response = request(exporter().local_addr().unwrap(), "HEAD", "/metrics");
     assert_eq!(response.status, 200);
-    assert_eq!(response.header("content-type"), Some(track_metrics::CONTENT_TYPE));
+    assert_eq!(
+        response.header("content-type"),
+        Some(track_metrics::CONTENT_TYPE)
+    );
     assert_eq!(response.body, "");
 }
 
@@ -57,6 +63,10 @@ fn the_exporter_reports_its_bound_address_and_url() {
     let exporter = exporter();
     let addr = exporter.local_addr().unwrap();
     assert!(addr.ip().is_loopback());
-    assert_ne!(addr.port(), 0, "port 0 is replaced by the port the system picked");
+    assert_ne!(
+        addr.port(),
+        0,
+        "port 0 is replaced by the port the system picked"
+    );
     assert_eq!(exporter.url().unwrap(), format!("http://{addr}/metrics"));
 }

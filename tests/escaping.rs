@@ -47,24 +47,48 @@ fn tricky_values_round_trip_through_three_readers() {
         ("module", "escaping"),
         ("path", r#"C:\dir\"quoted"\\end\"#),
     ];
-    assert_eq!(common::value(&scrape, "function_calls_total", &constant), 1.0);
+    assert_eq!(
+        common::value(&scrape, "function_calls_total", &constant),
+        1.0
+    );
     for (index, value) in TRICKY.iter().enumerate() {
         let name = format!("escape_case_{index}_total");
         // An empty label value is the same as no label in the format.
-        let labels: &[(&str, &str)] = if value.is_empty() { &[] } else { &[("value", value)] };
+        let labels: &[(&str, &str)] = if value.is_empty() {
+            &[]
+        } else {
+            &[("value", value)]
+        };
         assert_eq!(common::value(&scrape, &name, labels), 1.0, "{value:?}");
         let help = scrape.family(&name).unwrap().help.clone();
-        assert_eq!(help.as_deref(), Some(format!("help {value} end").as_str()), "{value:?}");
+        assert_eq!(
+            help.as_deref(),
+            Some(format!("help {value} end").as_str()),
+            "{value:?}"
+        );
     }
 
     common::assert_promtool_accepts(&text);
     if let Some(read_back) = prometheus_client_read(&text) {
-        for (index, value) in TRICKY.iter().enumerate().filter(|(_, value)| !value.is_empty()) {
+        for (index, value) in TRICKY
+            .iter()
+            .enumerate()
+            .filter(|(_, value)| !value.is_empty())
+        {
             let expected = format!("escape_case_{index}_total\u{1}value\u{2}{value}");
-            assert!(read_back.contains(&expected), "prometheus_client read {value:?} differently");
+            assert!(
+                read_back.contains(&expected),
+                "prometheus_client read {value:?} differently"
+            );
         }
-        let expected = format!("function_calls_total\u{1}function\u{2}constant_label_with_escapes\u{1}module\u{2}escaping\u{1}path\u{2}{}", constant[2].1);
-        assert!(read_back.contains(&expected), "prometheus_client read the constant label differently");
+        let expected = format!(
+            "function_calls_total\u{1}function\u{2}constant_label_with_escapes\u{1}module\u{2}escaping\u{1}path\u{2}{}",
+            constant[2].1
+        );
+        assert!(
+            read_back.contains(&expected),
+            "prometheus_client read the constant label differently"
+        );
     }
 }
 
@@ -79,9 +103,14 @@ for family in text_string_to_metric_families(sys.stdin.read()):
         parts = [sample.name] + [k + "\x02" + v for k, v in sorted(sample.labels.items())]
         sys.stdout.write("\x01".join(parts) + "\x00")
 "#;
-    let probe = Command::new("python3").args(["-c", "import prometheus_client"]).output();
+    let probe = Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .output();
     if !probe.is_ok_and(|output| output.status.success()) {
-        common::missing_tool("python3 with prometheus_client", "pip install prometheus-client");
+        common::missing_tool(
+            "python3 with prometheus_client",
+            "pip install prometheus-client",
+        );
         return None;
     }
     let mut child = Command::new("python3")
@@ -90,9 +119,17 @@ for family in text_string_to_metric_families(sys.stdin.read()):
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "prometheus_client could not parse the exposition");
+    assert!(
+        output.status.success(),
+        "prometheus_client could not parse the exposition"
+    );
     let samples = String::from_utf8(output.stdout).unwrap();
     Some(samples.split('\0').map(str::to_owned).collect())
 }

@@ -13,7 +13,11 @@ use track_metrics::track_metrics;
 const MODULE: &str = "functions";
 
 fn calls(function: &str) -> f64 {
-    value(&scrape().1, "function_calls_total", &[("function", function), ("module", MODULE)])
+    value(
+        &scrape().1,
+        "function_calls_total",
+        &[("function", function), ("module", MODULE)],
+    )
 }
 
 fn duration_count(function: &str) -> f64 {
@@ -40,10 +44,22 @@ fn a_function_is_counted_and_timed_into_its_buckets() {
     let labels = |le| [("function", "sleepy"), ("module", MODULE), ("le", le)];
     let series = [("function", "sleepy"), ("module", MODULE)];
     assert_eq!(value(&scrape, "function_calls_total", &series), 3.0);
-    assert_eq!(value(&scrape, "sleepy_duration_seconds_bucket", &labels("0.01")), 0.0);
-    assert_eq!(value(&scrape, "sleepy_duration_seconds_bucket", &labels("10")), 3.0);
-    assert_eq!(value(&scrape, "sleepy_duration_seconds_bucket", &labels("+Inf")), 3.0);
-    assert_eq!(value(&scrape, "sleepy_duration_seconds_count", &series), 3.0);
+    assert_eq!(
+        value(&scrape, "sleepy_duration_seconds_bucket", &labels("0.01")),
+        0.0
+    );
+    assert_eq!(
+        value(&scrape, "sleepy_duration_seconds_bucket", &labels("10")),
+        3.0
+    );
+    assert_eq!(
+        value(&scrape, "sleepy_duration_seconds_bucket", &labels("+Inf")),
+        3.0
+    );
+    assert_eq!(
+        value(&scrape, "sleepy_duration_seconds_count", &series),
+        3.0
+    );
     let sum = value(&scrape, "sleepy_duration_seconds_sum", &series);
     assert!((0.045..10.0).contains(&sum), "sum {sum}");
     let family = scrape.family("sleepy_duration_seconds").unwrap();
@@ -95,6 +111,7 @@ impl Account {
         self.balance
     }
 
+    #[allow(clippy::boxed_local, reason = "the `self: Box<Self>` receiver is the case under test")]
     #[track_metrics]
     fn close_boxed(self: Box<Self>) -> i64 {
         self.balance
@@ -124,6 +141,7 @@ fn methods_with_every_receiver_are_counted() {
     }
 }
 
+#[allow(clippy::needless_lifetimes, reason = "explicit lifetimes are the case under test")]
 #[track_metrics]
 fn longest<'a, T>(items: &'a [T], by: impl Fn(&T) -> usize) -> Option<&'a T>
 where
@@ -250,7 +268,10 @@ async fn an_async_call_is_timed_from_first_poll_to_completion() {
     assert_eq!(calls("cancelled"), 1.0);
     assert_eq!(duration_count("cancelled"), 1.0);
     let sum = duration_sum("cancelled");
-    assert!(sum >= 0.02 && sum <= started.elapsed().as_secs_f64(), "sum {sum}");
+    assert!(
+        sum >= 0.02 && sum <= started.elapsed().as_secs_f64(),
+        "sum {sum}"
+    );
 }
 
 fn assert_send<F: Future + Send>(future: F) -> F {
@@ -275,27 +296,52 @@ fn options_rename_the_metrics_and_add_constant_labels() {
     common::exporter();
     place_order();
     let (_, scrape) = scrape();
-    let labels = [("function", "checkout"), ("module", MODULE), ("endpoint", "/orders"), ("method", "POST")];
+    let labels = [
+        ("function", "checkout"),
+        ("module", MODULE),
+        ("endpoint", "/orders"),
+        ("method", "POST"),
+    ];
     assert_eq!(value(&scrape, "orders_total", &labels), 1.0);
     assert_eq!(value(&scrape, "order_duration_seconds_count", &labels), 1.0);
     let mut with_le = labels.to_vec();
     with_le.push(("le", "0.005"));
-    assert_eq!(value(&scrape, "order_duration_seconds_bucket", &with_le), 1.0);
-    assert!(scrape.value("function_calls_total", &[("function", "place_order"), ("module", MODULE)]).is_none());
+    assert_eq!(
+        value(&scrape, "order_duration_seconds_bucket", &with_le),
+        1.0
+    );
+    assert!(
+        scrape
+            .value(
+                "function_calls_total",
+                &[("function", "place_order"), ("module", MODULE)]
+            )
+            .is_none()
+    );
 }
 
 #[test]
 fn the_metrics_facade_records_into_the_same_scrape() {
     common::exporter();
-    metrics::describe_counter!("facade_events_total", "Events counted with the metrics macros");
+    metrics::describe_counter!(
+        "facade_events_total",
+        "Events counted with the metrics macros"
+    );
     metrics::counter!("facade_events_total", "kind" => "user").increment(4);
     metrics::describe_gauge!("facade_level", "A level set with the metrics macros");
     metrics::gauge!("facade_level").set(2.5);
     let (_, scrape) = scrape();
-    assert_eq!(value(&scrape, "facade_events_total", &[("kind", "user")]), 4.0);
+    assert_eq!(
+        value(&scrape, "facade_events_total", &[("kind", "user")]),
+        4.0
+    );
     assert_eq!(value(&scrape, "facade_level", &[]), 2.5);
     assert_eq!(
-        scrape.family("facade_events_total").unwrap().help.as_deref(),
+        scrape
+            .family("facade_events_total")
+            .unwrap()
+            .help
+            .as_deref(),
         Some("Events counted with the metrics macros")
     );
 }

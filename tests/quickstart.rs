@@ -19,20 +19,28 @@ fn quickstart_binary() -> PathBuf {
         .status()
         .expect("run cargo");
     assert!(status.success(), "the quickstart does not build");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"), PathBuf::from);
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
     target.join("debug/examples/quickstart")
 }
 
 fn start(addr: &str) -> Command {
     let mut command = Command::new(quickstart_binary());
-    command.env("TRACK_METRICS_ADDR", addr).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .env("TRACK_METRICS_ADDR", addr)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     command
 }
 
 /// Sends SIGINT, as Ctrl-C in a terminal does.
 fn interrupt(child: &Child) {
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -54,8 +62,16 @@ fn the_quickstart_serves_the_tutorial_metrics_and_stops_on_ctrl_c() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
-    let url = first.trim().strip_prefix("Serving metrics at ").expect(&first).to_owned();
-    let addr: SocketAddr = url.trim_start_matches("http://").trim_end_matches("/metrics").parse().unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("Serving metrics at ")
+        .expect(&first)
+        .to_owned();
+    let addr: SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .parse()
+        .unwrap();
     let mut second = String::new();
     stdout.read_line(&mut second).unwrap();
     assert_eq!(second.trim(), format!("See them with: curl {url}"));
@@ -66,7 +82,10 @@ fn the_quickstart_serves_the_tutorial_metrics_and_stops_on_ctrl_c() {
         let response = common::request(addr, "GET", "/metrics");
         assert_eq!(response.status, 200);
         let scrape = Exposition::parse(&response.body).unwrap();
-        let done = scrape.value("requests_total", &[("method", "POST"), ("endpoint", "/orders")]);
+        let done = scrape.value(
+            "requests_total",
+            &[("method", "POST"), ("endpoint", "/orders")],
+        );
         if done.is_some_and(|count| count >= 1.0) || Instant::now() > deadline {
             break (response.body, scrape);
         }
@@ -76,16 +95,34 @@ fn the_quickstart_serves_the_tutorial_metrics_and_stops_on_ctrl_c() {
     let slow = [("function", "slow_operation"), ("module", "quickstart")];
     assert!(common::value(&scrape, "function_calls_total", &slow) >= 1.0);
     assert!(common::value(&scrape, "function_duration_seconds_sum", &slow) >= 0.5);
-    let users = common::value(&scrape, "requests_total", &[("method", "GET"), ("endpoint", "/users")]);
+    let users = common::value(
+        &scrape,
+        "requests_total",
+        &[("method", "GET"), ("endpoint", "/users")],
+    );
     assert!(users >= 1.0);
-    assert!(common::value(&scrape, "request_duration_seconds_count", &[("endpoint", "/users")]) >= 1.0);
+    assert!(
+        common::value(
+            &scrape,
+            "request_duration_seconds_count",
+            &[("endpoint", "/users")]
+        ) >= 1.0
+    );
     assert_eq!(common::value(&scrape, "active_connections", &[]), 5.0);
     let query = [("function", "query_database"), ("module", "quickstart")];
     assert!(common::value(&scrape, "db_queries_total", &query) >= 2.0);
     let pool = common::value(&scrape, "db_pool_connections_used", &[]);
     assert!(pool == 0.0 || pool == 1.0, "{pool}");
-    for family in ["requests_total", "request_duration_seconds", "active_connections", "db_pool_connections_used"] {
-        assert!(scrape.family(family).unwrap().help.is_some(), "{family} has HELP");
+    for family in [
+        "requests_total",
+        "request_duration_seconds",
+        "active_connections",
+        "db_pool_connections_used",
+    ] {
+        assert!(
+            scrape.family(family).unwrap().help.is_some(),
+            "{family} has HELP"
+        );
     }
     common::assert_promtool_accepts(&text);
 

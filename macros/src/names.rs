@@ -47,7 +47,10 @@ pub fn label_name_error(name: &str, automatic: &[&str]) -> Option<String> {
             "invalid label name `{name}`: label names starting with `__` are reserved for Prometheus"
         ));
     }
-    if let Some((_, meaning)) = RESERVED_LABELS.iter().find(|(reserved, _)| *reserved == name) {
+    if let Some((_, meaning)) = RESERVED_LABELS
+        .iter()
+        .find(|(reserved, _)| *reserved == name)
+    {
         return Some(format!(
             "label name `{name}` is reserved: it is {meaning} in the exposition format"
         ));
@@ -78,16 +81,19 @@ pub fn buckets_error(bounds: &[f64]) -> Option<(usize, String)> {
             "a bucket bound must be finite: `+Inf` is always added as the last bucket".to_owned(),
         ));
     }
-    bounds.windows(2).position(|pair| pair[0] >= pair[1]).map(|index| {
-        (
-            index + 1,
-            format!(
-                "buckets must be strictly increasing: `{}` does not come after `{}`",
-                bounds[index + 1],
-                bounds[index]
-            ),
-        )
-    })
+    bounds
+        .windows(2)
+        .position(|pair| pair[0] >= pair[1])
+        .map(|index| {
+            (
+                index + 1,
+                format!(
+                    "buckets must be strictly increasing: `{}` does not come after `{}`",
+                    bounds[index + 1],
+                    bounds[index]
+                ),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -101,7 +107,11 @@ mod tests {
         assert!(metric_name_error("").is_some());
         assert!(metric_name_error("1st_total").is_some());
         assert!(metric_name_error("db-queries_total").is_some());
-        assert!(metric_name_error("job:calls_total").unwrap().contains("recording rules"));
+        assert!(
+            metric_name_error("job:calls_total")
+                .unwrap()
+                .contains("recording rules")
+        );
         assert!(metric_name_error("__calls_total").is_some());
         assert!(metric_name_error("caf\u{e9}_total").is_some());
     }
@@ -110,7 +120,11 @@ mod tests {
     fn label_names() {
         assert_eq!(label_name_error("endpoint", &["function"]), None);
         assert!(label_name_error("le", &[]).unwrap().contains("histogram"));
-        assert!(label_name_error("quantile", &[]).unwrap().contains("summary"));
+        assert!(
+            label_name_error("quantile", &[])
+                .unwrap()
+                .contains("summary")
+        );
         assert!(label_name_error("__name__", &[]).is_some());
         assert!(label_name_error("function", &["function"]).is_some());
         assert!(label_name_error("9lives", &[]).is_some());
@@ -120,7 +134,10 @@ mod tests {
     fn buckets() {
         assert_eq!(buckets_error(&[0.1, 0.2]), None);
         assert_eq!(buckets_error(&[0.1, 0.1]).map(|(i, _)| i), Some(1));
-        assert_eq!(buckets_error(&[0.1, f64::INFINITY]).map(|(i, _)| i), Some(1));
+        assert_eq!(
+            buckets_error(&[0.1, f64::INFINITY]).map(|(i, _)| i),
+            Some(1)
+        );
         assert_eq!(buckets_error(&[0.3, 0.2, 0.5]).map(|(i, _)| i), Some(1));
     }
 }

@@ -29,9 +29,11 @@ impl Started {
         listener: Option<Listener>,
     ) -> Result<Self, Error> {
         let mut started = Started { go: Vec::new() };
-        started.thread("track-metrics-upkeep", move || loop {
-            thread::sleep(upkeep_interval);
-            handle.run_upkeep();
+        started.thread("track-metrics-upkeep", move || {
+            loop {
+                thread::sleep(upkeep_interval);
+                handle.run_upkeep();
+            }
         })?;
         #[cfg(feature = "http")]
         if let Some(listener) = listener {
@@ -40,7 +42,9 @@ impl Started {
                 .enable_time()
                 .build()
                 .map_err(Error::Runtime)?;
-            started.thread("track-metrics-http", move || runtime.block_on(listener.serve()))?;
+            started.thread("track-metrics-http", move || {
+                runtime.block_on(listener.serve())
+            })?;
         }
         #[cfg(not(feature = "http"))]
         let _ = listener;

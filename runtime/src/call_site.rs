@@ -60,7 +60,10 @@ pub struct CallSite {
 impl CallSite {
     /// A call site with no handles yet.
     pub const fn new(info: SiteInfo) -> Self {
-        CallSite { info, handles: OnceLock::new() }
+        CallSite {
+            info,
+            handles: OnceLock::new(),
+        }
     }
 
     pub(crate) fn info(&self) -> &SiteInfo {
@@ -69,7 +72,8 @@ impl CallSite {
 
     /// Registers the site's series with the installed recorder, once.
     pub(crate) fn register(&self, recorder: &exporter::Installed) -> &SiteHandles {
-        self.handles.get_or_init(|| recorder.site_handles(&self.info))
+        self.handles
+            .get_or_init(|| recorder.site_handles(&self.info))
     }
 
     /// Counts a call and starts its clock; the returned guard records the duration when dropped.
@@ -106,7 +110,9 @@ impl CallGuard {
     #[inline]
     fn start(handles: &'static SiteHandles) -> Self {
         handles.calls.increment(1);
-        CallGuard { active: Some((handles, Instant::now())) }
+        CallGuard {
+            active: Some((handles, Instant::now())),
+        }
     }
 }
 

@@ -27,7 +27,9 @@ pub enum Error {
     RecorderAlreadySet,
 
     /// The listen address is not `host:port`.
-    #[error("invalid listen address `{value}` (from {origin}): expected `host:port`, such as `127.0.0.1:9000`, `[::1]:9000` or `localhost:0`")]
+    #[error(
+        "invalid listen address `{value}` (from {origin}): expected `host:port`, such as `127.0.0.1:9000`, `[::1]:9000` or `localhost:0`"
+    )]
     InvalidAddress {
         /// The text that was given.
         value: String,

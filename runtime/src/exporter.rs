@@ -16,8 +16,9 @@ use crate::recorder::{TrackRecorder, encode};
 
 /// The histogram buckets of prometheus_client, in seconds: what a duration histogram uses unless
 /// told otherwise.
-pub const DEFAULT_BUCKETS: &[f64] =
-    &[0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
 
 /// The address `install()` listens on when neither the builder nor `TRACK_METRICS_ADDR` says.
 #[cfg(feature = "http")]
@@ -92,7 +93,8 @@ impl Exporter {
 
     /// The URL to scrape, such as `http://127.0.0.1:9000/metrics`, or `None` without a listener.
     pub fn url(&self) -> Option<String> {
-        self.local_addr.map(|addr| format!("http://{addr}{}", self.path))
+        self.local_addr
+            .map(|addr| format!("http://{addr}{}", self.path))
     }
 
     /// The current exposition, as [`crate::render`] returns it.
@@ -226,8 +228,12 @@ impl ExporterBuilder {
         let handle = recorder.handle();
 
         let listener = self.bind()?;
+        #[cfg(feature = "http")]
         let local_addr = listener.as_ref().map(|listener| listener.local_addr);
-        let started = crate::background::Started::spawn(handle.clone(), self.upkeep_interval, listener)?;
+        #[cfg(not(feature = "http"))]
+        let local_addr = None;
+        let started =
+            crate::background::Started::spawn(handle.clone(), self.upkeep_interval, listener)?;
 
         if metrics::set_global_recorder(Arc::clone(&recorder)).is_err() {
             return Err(Error::RecorderAlreadySet);
@@ -235,7 +241,10 @@ impl ExporterBuilder {
         let installed = INSTALLED.get_or_init(|| Installed { recorder, handle });
         sites.describe_and_register(installed);
         started.run();
-        Ok(Exporter { local_addr, path: self.path })
+        Ok(Exporter {
+            local_addr,
+            path: self.path,
+        })
     }
 
     #[cfg(feature = "http")]
@@ -289,19 +298,35 @@ impl ExporterBuilder {
                 }
             }
         }
-        Ok(layouts.into_iter().map(|(name, (bounds, _))| (name.to_owned(), bounds.to_vec())).collect())
+        Ok(layouts
+            .into_iter()
+            .map(|(name, (bounds, _))| (name.to_owned(), bounds.to_vec()))
+            .collect())
     }
 
-    fn prometheus_builder(&self, buckets: Vec<(String, Vec<f64>)>) -> Result<PrometheusBuilder, Error> {
-        let exporter_error = |error: metrics_exporter_prometheus::BuildError| Error::Config(error.to_string());
-        let mut builder = PrometheusBuilder::new().set_buckets(&self.default_buckets).map_err(exporter_error)?;
+    fn prometheus_builder(
+        &self,
+        buckets: Vec<(String, Vec<f64>)>,
+    ) -> Result<PrometheusBuilder, Error> {
+        let exporter_error =
+            |error: metrics_exporter_prometheus::BuildError| Error::Config(error.to_string());
+        let mut builder = PrometheusBuilder::new()
+            .set_buckets(&self.default_buckets)
+            .map_err(exporter_error)?;
         for (metric, bounds) in buckets {
-            builder = builder.set_buckets_for_metric(Matcher::Full(metric), &bounds).map_err(exporter_error)?;
+            builder = builder
+                .set_buckets_for_metric(Matcher::Full(metric), &bounds)
+                .map_err(exporter_error)?;
         }
         for (index, (name, value)) in self.global_labels.iter().enumerate() {
             check_global_label(name)?;
-            if self.global_labels[..index].iter().any(|(earlier, _)| earlier == name) {
-                return Err(Error::Config(format!("the global label `{name}` is set twice")));
+            if self.global_labels[..index]
+                .iter()
+                .any(|(earlier, _)| earlier == name)
+            {
+                return Err(Error::Config(format!(
+                    "the global label `{name}` is set twice"
+                )));
             }
             builder = builder.add_global_label(name.clone(), encode(value).into_owned());
         }
@@ -315,11 +340,17 @@ struct Sites {
 }
 
 impl Sites {
-    fn check(sites: &'static [crate::call_site::CallSite], global_labels: &[(String, String)]) -> Result<Self, Error> {
+    fn check(
+        sites: &'static [crate::call_site::CallSite],
+        global_labels: &[(String, String)],
+    ) -> Result<Self, Error> {
         let infos: Vec<&'static SiteInfo> = sites.iter().map(|site| site.info()).collect();
         let mut series: HashMap<String, &SiteInfo> = HashMap::new();
         for info in &infos {
-            if let Some((name, _)) = global_labels.iter().find(|(name, _)| info.labels.iter().any(|(label, _)| label == name)) {
+            if let Some((name, _)) = global_labels
+                .iter()
+                .find(|(name, _)| info.labels.iter().any(|(label, _)| label == name))
+            {
                 return Err(Error::Config(format!(
                     "{} sets the label `{name}`, which is also a global label: rename one of them",
                     info.describe()
@@ -327,7 +358,10 @@ impl Sites {
             }
             let mut labels: Vec<_> = info.labels.to_vec();
             labels.sort_unstable();
-            let mut key = format!("{}{{function={:?},module={:?}", info.calls, info.function, info.module);
+            let mut key = format!(
+                "{}{{function={:?},module={:?}",
+                info.calls, info.function, info.module
+            );
             for (name, value) in labels {
                 let _ = write!(key, ",{name}={value:?}");
             }
@@ -347,8 +381,16 @@ impl Sites {
     /// Gives every family its HELP and every site its handles, so all show with zero counts.
     fn describe_and_register(&self, installed: &Installed) {
         for info in &self.infos {
-            installed.recorder.describe_counter(KeyName::from_const_str(info.calls), None, SharedString::const_str(CALLS_HELP));
-            installed.recorder.describe_histogram(KeyName::from_const_str(info.duration), None, SharedString::const_str(DURATION_HELP));
+            installed.recorder.describe_counter(
+                KeyName::from_const_str(info.calls),
+                None,
+                SharedString::const_str(CALLS_HELP),
+            );
+            installed.recorder.describe_histogram(
+                KeyName::from_const_str(info.duration),
+                None,
+                SharedString::const_str(DURATION_HELP),
+            );
         }
         for site in CALL_SITES.iter() {
             site.register(installed);
@@ -377,12 +419,16 @@ fn check_global_label(name: &str) -> Result<(), Error> {
     } else {
         return Ok(());
     };
-    Err(Error::Config(format!("invalid global label `{name}`: {problem}")))
+    Err(Error::Config(format!(
+        "invalid global label `{name}`: {problem}"
+    )))
 }
 
 fn is_prometheus_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -392,9 +438,14 @@ fn check_buckets(what: &str, bounds: &[f64]) -> Result<(), Error> {
     } else if let Some(bound) = bounds.iter().find(|bound| !bound.is_finite()) {
         format!("`{bound}` is not finite; `+Inf` is always added as the last bucket")
     } else if let Some(pair) = bounds.windows(2).find(|pair| pair[0] >= pair[1]) {
-        format!("they must be strictly increasing, and `{}` does not come after `{}`", pair[1], pair[0])
+        format!(
+            "they must be strictly increasing, and `{}` does not come after `{}`",
+            pair[1], pair[0]
+        )
     } else {
         return Ok(());
     };
-    Err(Error::Config(format!("invalid {what} {bounds:?}: {problem}")))
+    Err(Error::Config(format!(
+        "invalid {what} {bounds:?}: {problem}"
+    )))
 }

@@ -11,8 +11,11 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Post-processes the exporter's text.
 pub(crate) fn finish(raw: &str) -> String {
     let decoded = decode(raw);
-    let mut families: Vec<Family<'_>> =
-        decoded.split("\n\n").filter(|block| !block.trim().is_empty()).map(Family::parse).collect();
+    let mut families: Vec<Family<'_>> = decoded
+        .split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(Family::parse)
+        .collect();
     families.sort_by(|a, b| a.name.cmp(b.name));
     let mut out = String::with_capacity(decoded.len());
     for family in &mut families {
@@ -52,7 +55,11 @@ struct Family<'a> {
 
 impl<'a> Family<'a> {
     fn parse(block: &'a str) -> Self {
-        let mut family = Family { name: "", header: Vec::new(), series: Vec::new() };
+        let mut family = Family {
+            name: "",
+            header: Vec::new(),
+            series: Vec::new(),
+        };
         let mut grouped = false;
         let mut current: Vec<&'a str> = Vec::new();
         for line in block.split('\n').filter(|line| !line.is_empty()) {
@@ -103,7 +110,11 @@ mod tests {
 
     #[test]
     fn stand_ins_become_exact_escapes() {
-        let raw = format!("# TYPE g gauge\ng{{v=\"{BACKSLASH}{BACKSLASH}{LITERAL}{BACKSLASH}\"}} 1\n\n");
-        assert_eq!(finish(&raw), "# TYPE g gauge\ng{v=\"\\\\\\\\\u{FDD0}\"} 1\n");
+        let raw =
+            format!("# TYPE g gauge\ng{{v=\"{BACKSLASH}{BACKSLASH}{LITERAL}{BACKSLASH}\"}} 1\n\n");
+        assert_eq!(
+            finish(&raw),
+            "# TYPE g gauge\ng{v=\"\\\\\\\\\u{FDD0}\"} 1\n"
+        );
     }
 }

@@ -55,9 +55,9 @@ pub mod testing;
 pub mod __private;
 
 pub use error::Error;
-pub use exporter::{DEFAULT_BUCKETS, Exporter, ExporterBuilder};
 #[cfg(feature = "http")]
 pub use exporter::{ADDR_VARIABLE, DEFAULT_ADDR};
+pub use exporter::{DEFAULT_BUCKETS, Exporter, ExporterBuilder};
 pub use exposition::CONTENT_TYPE;
 
 /// Counts the calls of a function and times them, into Prometheus metrics.
@@ -148,5 +148,7 @@ pub fn install() -> Result<Exporter, Error> {
 /// # let _ = body;
 /// ```
 pub fn render() -> String {
-    exporter::installed().map(exporter::Installed::render).unwrap_or_default()
+    exporter::installed()
+        .map(exporter::Installed::render)
+        .unwrap_or_default()
 }

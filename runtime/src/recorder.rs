@@ -10,7 +10,9 @@
 
 use std::borrow::Cow;
 
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, SharedString, Unit};
+use metrics::{
+    Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, SharedString, Unit,
+};
 use metrics_exporter_prometheus::{PrometheusHandle, PrometheusRecorder};
 
 /// Stands for one backslash of the original text.
@@ -77,15 +79,18 @@ impl TrackRecorder {
 
 impl Recorder for TrackRecorder {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_counter(key, unit, encode_shared(description));
+        self.inner
+            .describe_counter(key, unit, encode_shared(description));
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_gauge(key, unit, encode_shared(description));
+        self.inner
+            .describe_gauge(key, unit, encode_shared(description));
     }
 
     fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_histogram(key, unit, encode_shared(description));
+        self.inner
+            .describe_histogram(key, unit, encode_shared(description));
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {

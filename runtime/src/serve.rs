@@ -28,12 +28,28 @@ pub(crate) struct Listener {
 
 impl Listener {
     pub(crate) fn bind(value: &str, origin: &'static str, path: &str) -> Result<Self, Error> {
-        let invalid = || Error::InvalidAddress { value: value.to_owned(), origin };
-        let addr = value.trim().to_socket_addrs().map_err(|_| invalid())?.next().ok_or_else(invalid)?;
+        let invalid = || Error::InvalidAddress {
+            value: value.to_owned(),
+            origin,
+        };
+        let addr = value
+            .trim()
+            .to_socket_addrs()
+            .map_err(|_| invalid())?
+            .next()
+            .ok_or_else(invalid)?;
         let socket = TcpListener::bind(addr).map_err(|source| Error::Bind { addr, source })?;
-        let local_addr = socket.local_addr().map_err(|source| Error::Bind { addr, source })?;
-        socket.set_nonblocking(true).map_err(|source| Error::Bind { addr, source })?;
-        Ok(Listener { socket, local_addr, path: path.into() })
+        let local_addr = socket
+            .local_addr()
+            .map_err(|source| Error::Bind { addr, source })?;
+        socket
+            .set_nonblocking(true)
+            .map_err(|source| Error::Bind { addr, source })?;
+        Ok(Listener {
+            socket,
+            local_addr,
+            path: path.into(),
+        })
     }
 
     /// Accepts connections until the process ends.
@@ -73,13 +89,17 @@ fn respond(request: &Request<Incoming>, path: &str) -> Response<Full<Bytes>> {
         builder
             .status(StatusCode::NOT_FOUND)
             .header(CONTENT_TYPE, "text/plain; charset=utf-8")
-            .body(Full::new(Bytes::from(format!("not found: metrics are served at {path}\n"))))
+            .body(Full::new(Bytes::from(format!(
+                "not found: metrics are served at {path}\n"
+            ))))
     } else if request.method() != Method::GET && request.method() != Method::HEAD {
         builder
             .status(StatusCode::METHOD_NOT_ALLOWED)
             .header(ALLOW, "GET, HEAD")
             .header(CONTENT_TYPE, "text/plain; charset=utf-8")
-            .body(Full::new(Bytes::from_static(b"method not allowed: use GET or HEAD\n")))
+            .body(Full::new(Bytes::from_static(
+                b"method not allowed: use GET or HEAD\n",
+            )))
     } else {
         builder
             .status(StatusCode::OK)

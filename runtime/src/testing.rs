@@ -64,7 +64,10 @@ impl Sample {
     /// Whether the sample has exactly these labels, empty values counting as absent.
     fn has_exactly(&self, labels: &[(&str, &str)]) -> bool {
         let present = |value: &str| !value.is_empty();
-        self.labels.iter().filter(|(_, value)| present(value)).count()
+        self.labels
+            .iter()
+            .filter(|(_, value)| present(value))
+            .count()
             == labels.iter().filter(|(_, value)| present(value)).count()
             && labels
                 .iter()
@@ -131,10 +134,16 @@ impl Parser {
     fn parse(mut self, text: &str) -> Result<Exposition, ParseError> {
         if !text.is_empty() && !text.ends_with('\n') {
             let line = text.lines().count();
-            return Err(ParseError { line, message: "the last line must end with a line feed".into() });
+            return Err(ParseError {
+                line,
+                message: "the last line must end with a line feed".into(),
+            });
         }
         for (index, line) in text.split('\n').enumerate() {
-            self.line(line).map_err(|message| ParseError { line: index + 1, message })?;
+            self.line(line).map_err(|message| ParseError {
+                line: index + 1,
+                message,
+            })?;
         }
         for family in &self.exposition.families {
             check_histogram(family).map_err(|message| ParseError { line: 0, message })?;
@@ -157,7 +166,10 @@ impl Parser {
                 }
             } else if let Some(rest) = comment.strip_prefix("TYPE ") {
                 let (name, kind) = rest.split_once(' ').ok_or("a TYPE line needs a type")?;
-                if !matches!(kind, "counter" | "gauge" | "histogram" | "summary" | "untyped") {
+                if !matches!(
+                    kind,
+                    "counter" | "gauge" | "histogram" | "summary" | "untyped"
+                ) {
                     return Err(format!("unknown type `{kind}`"));
                 }
                 let family = self.family_for_header(name)?;
@@ -174,7 +186,10 @@ impl Parser {
         let sample = parse_sample(line)?;
         let key = (sample.name.clone(), sorted(&sample.labels));
         if !self.series.insert(key) {
-            return Err(format!("the series `{}` appears twice", line.split(' ').next().unwrap_or(line)));
+            return Err(format!(
+                "the series `{}` appears twice",
+                line.split(' ').next().unwrap_or(line)
+            ));
         }
         let family = self.family_for_sample(&sample.name)?;
         check_membership(family, &sample)?;
@@ -193,9 +208,9 @@ impl Parser {
         let belongs = self.exposition.families.last().is_some_and(|family| {
             family.name == sample
                 || (matches!(family.kind.as_str(), "histogram" | "summary")
-                    && ["_bucket", "_sum", "_count"].iter().any(|suffix| {
-                        sample.strip_prefix(family.name.as_str()) == Some(suffix)
-                    }))
+                    && ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .any(|suffix| sample.strip_prefix(family.name.as_str()) == Some(suffix)))
         });
         if belongs {
             return Ok(self.exposition.families.last_mut().expect("checked above"));
@@ -205,10 +220,16 @@ impl Parser {
 
     /// The current family if it has this name, else a new one, unless the name was used before.
     fn open(&mut self, name: &str) -> Result<&mut Family, String> {
-        let current = self.exposition.families.last().map(|family| family.name.clone());
+        let current = self
+            .exposition
+            .families
+            .last()
+            .map(|family| family.name.clone());
         if current.as_deref() != Some(name) {
             if self.closed.contains(name) {
-                return Err(format!("the family `{name}` appears in two separate groups"));
+                return Err(format!(
+                    "the family `{name}` appears in two separate groups"
+                ));
             }
             if let Some(current) = current {
                 self.closed.insert(current);
@@ -231,17 +252,27 @@ fn sorted(labels: &[(String, String)]) -> Vec<(String, String)> {
 }
 
 fn check_membership(family: &Family, sample: &Sample) -> Result<(), String> {
-    let suffix = sample.name.strip_prefix(family.name.as_str()).unwrap_or_default();
+    let suffix = sample
+        .name
+        .strip_prefix(family.name.as_str())
+        .unwrap_or_default();
     match (family.kind.as_str(), suffix) {
         ("histogram", "_bucket") if sample.label("le").is_none() => {
             Err(format!("`{}` has no `le` label", sample.name))
         }
-        ("histogram", "") => Err(format!("histogram `{}` has a sample without suffix", family.name)),
-        ("summary", "") if sample.label("quantile").is_none() => {
-            Err(format!("summary `{}` has a sample without `quantile`", family.name))
-        }
-        ("histogram", _) | ("summary", _) if sample.label("quantile").is_some() && suffix != "" => {
-            Err(format!("`{}` must not have a `quantile` label", sample.name))
+        ("histogram", "") => Err(format!(
+            "histogram `{}` has a sample without suffix",
+            family.name
+        )),
+        ("summary", "") if sample.label("quantile").is_none() => Err(format!(
+            "summary `{}` has a sample without `quantile`",
+            family.name
+        )),
+        ("histogram", _) | ("summary", _) if sample.label("quantile").is_some() && !suffix.is_empty() => {
+            Err(format!(
+                "`{}` must not have a `quantile` label",
+                sample.name
+            ))
         }
         _ => Ok(()),
     }
@@ -254,29 +285,52 @@ fn check_histogram(family: &Family) -> Result<(), String> {
     }
     let bucket_name = format!("{}_bucket", family.name);
     let count_name = format!("{}_count", family.name);
-    for count in family.samples.iter().filter(|sample| sample.name == count_name) {
+    for count in family
+        .samples
+        .iter()
+        .filter(|sample| sample.name == count_name)
+    {
         let mut buckets: Vec<(f64, f64)> = family
             .samples
             .iter()
             .filter(|sample| sample.name == bucket_name)
             .filter(|sample| {
-                let without_le: Vec<_> = sample.labels.iter().filter(|(key, _)| key != "le").cloned().collect();
+                let without_le: Vec<_> = sample
+                    .labels
+                    .iter()
+                    .filter(|(key, _)| key != "le")
+                    .cloned()
+                    .collect();
                 sorted(&without_le) == sorted(&count.labels)
             })
-            .map(|sample| Ok((parse_value(sample.label("le").unwrap_or_default())?, sample.value)))
+            .map(|sample| {
+                Ok((
+                    parse_value(sample.label("le").unwrap_or_default())?,
+                    sample.value,
+                ))
+            })
             .collect::<Result<_, String>>()?;
         buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
         let Some(&(last_bound, last_count)) = buckets.last() else {
             return Err(format!("`{count_name}` has no buckets"));
         };
         if last_bound != f64::INFINITY {
-            return Err(format!("a series of `{}` has no `+Inf` bucket", family.name));
+            return Err(format!(
+                "a series of `{}` has no `+Inf` bucket",
+                family.name
+            ));
         }
         if buckets.windows(2).any(|pair| pair[0].1 > pair[1].1) {
-            return Err(format!("the buckets of a series of `{}` are not cumulative", family.name));
+            return Err(format!(
+                "the buckets of a series of `{}` are not cumulative",
+                family.name
+            ));
         }
         if last_count != count.value {
-            return Err(format!("`+Inf` bucket and `_count` of a series of `{}` differ", family.name));
+            return Err(format!(
+                "`+Inf` bucket and `_count` of a series of `{}` differ",
+                family.name
+            ));
         }
     }
     Ok(())
@@ -297,28 +351,44 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
     let value = parse_value(fields.next().ok_or("a sample needs a value")?)?;
     let timestamp = fields
         .next()
-        .map(|field| field.parse::<i64>().map_err(|_| format!("invalid timestamp `{field}`")))
+        .map(|field| {
+            field
+                .parse::<i64>()
+                .map_err(|_| format!("invalid timestamp `{field}`"))
+        })
         .transpose()?;
     if let Some(extra) = fields.next() {
         return Err(format!("unexpected `{extra}` after the value"));
     }
-    Ok(Sample { name: name.to_owned(), labels, value, timestamp })
+    Ok(Sample {
+        name: name.to_owned(),
+        labels,
+        value,
+        timestamp,
+    })
 }
 
 /// Parses `k="v",...}` and returns what follows the closing brace.
-fn parse_labels<'a>(mut rest: &'a str, labels: &mut Vec<(String, String)>) -> Result<&'a str, String> {
+fn parse_labels<'a>(
+    mut rest: &'a str,
+    labels: &mut Vec<(String, String)>,
+) -> Result<&'a str, String> {
     loop {
         rest = rest.trim_start_matches([' ', '\t']);
         if let Some(after) = rest.strip_prefix('}') {
             return Ok(after);
         }
-        let key_end = rest.find(['=', ' ', '\t']).ok_or("unterminated label set")?;
+        let key_end = rest
+            .find(['=', ' ', '\t'])
+            .ok_or("unterminated label set")?;
         let key = &rest[..key_end];
         if !is_label_name(key) {
             return Err(format!("invalid label name `{key}`"));
         }
         rest = rest[key_end..].trim_start_matches([' ', '\t']);
-        rest = rest.strip_prefix("=\"").ok_or_else(|| format!("label `{key}` needs `=\"value\"`"))?;
+        rest = rest
+            .strip_prefix("=\"")
+            .ok_or_else(|| format!("label `{key}` needs `=\"value\"`"))?;
         let (value, after) = split_quoted(rest)?;
         if labels.iter().any(|(existing, _)| existing == key) {
             return Err(format!("label `{key}` appears twice"));
@@ -371,19 +441,27 @@ fn parse_value(text: &str) -> Result<f64, String> {
         "+Inf" | "Inf" => Ok(f64::INFINITY),
         "-Inf" => Ok(f64::NEG_INFINITY),
         "NaN" => Ok(f64::NAN),
-        _ => text.parse::<f64>().ok().filter(|value| value.is_finite()).ok_or_else(|| format!("invalid value `{text}`")),
+        _ => text
+            .parse::<f64>()
+            .ok()
+            .filter(|value| value.is_finite())
+            .ok_or_else(|| format!("invalid value `{text}`")),
     }
 }
 
 fn is_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
 fn is_label_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -395,7 +473,10 @@ mod tests {
     fn escapes_are_unescaped() {
         let text = "# HELP g a \\\\ and\\nnew \"q\"\n# TYPE g gauge\ng{v=\"\\\\\\\"\\n\"} 1\n";
         let scrape = Exposition::parse(text).unwrap();
-        assert_eq!(scrape.family("g").unwrap().help.as_deref(), Some("a \\ and\nnew \"q\""));
+        assert_eq!(
+            scrape.family("g").unwrap().help.as_deref(),
+            Some("a \\ and\nnew \"q\"")
+        );
         assert_eq!(scrape.value("g", &[("v", "\\\"\n")]), Some(1.0));
     }
 

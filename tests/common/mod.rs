@@ -16,7 +16,10 @@ use track_metrics::testing::Exposition;
 pub fn exporter() -> &'static Exporter {
     static EXPORTER: OnceLock<Exporter> = OnceLock::new();
     EXPORTER.get_or_init(|| {
-        Exporter::builder().listen_address("127.0.0.1:0").install().expect("install")
+        Exporter::builder()
+            .listen_address("127.0.0.1:0")
+            .install()
+            .expect("install")
     })
 }
 
@@ -40,22 +43,38 @@ impl Response {
 /// Sends `method path` over a fresh TCP connection and reads the whole response.
 pub fn request(addr: SocketAddr, method: &str, path: &str) -> Response {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read the response");
     let raw = String::from_utf8(raw).expect("a UTF-8 response");
     let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .map(|line| {
             let (key, value) = line.split_once(':').unwrap();
             (key.trim().to_owned(), value.trim().to_owned())
         })
         .collect();
-    Response { status, headers, body: body.to_owned() }
+    Response {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
 }
 
 /// Scrapes the exporter's endpoint and parses it strictly.
@@ -73,7 +92,8 @@ fn promtool() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PROMTOOL") {
         return Some(PathBuf::from(path));
     }
-    let unpacked = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ci-tools/usr/bin/promtool");
+    let unpacked =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ci-tools/usr/bin/promtool");
     [PathBuf::from("promtool"), unpacked]
         .into_iter()
         .find(|candidate| Command::new(candidate).arg("--version").output().is_ok())
@@ -101,7 +121,12 @@ pub fn assert_promtool_accepts(text: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run promtool");
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     let report = format!(
         "{}{}",

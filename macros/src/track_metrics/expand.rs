@@ -16,23 +16,43 @@ const DEFAULT_CALLS: &str = "function_calls_total";
 const DEFAULT_DURATION: &str = "function_duration_seconds";
 
 pub fn expand(options: &Options, function: &InstrumentedFn) -> TokenStream {
-    let InstrumentedFn { attrs, vis, sig, inner_attrs, body, body_span } = function;
+    let InstrumentedFn {
+        attrs,
+        vis,
+        sig,
+        inner_attrs,
+        body,
+        body_span,
+    } = function;
 
     let function_label = match &options.name {
         Some(name) => name.value(),
         None => sig.ident.unraw().to_string(),
     };
-    let calls = options.calls.as_ref().map_or_else(|| DEFAULT_CALLS.to_owned(), |lit| lit.value());
-    let duration =
-        options.duration.as_ref().map_or_else(|| DEFAULT_DURATION.to_owned(), |lit| lit.value());
-    let labels = options.labels.iter().flat_map(|labels| &labels.pairs).map(|(key, value)| {
-        let key = key.unraw().to_string();
-        quote!((#key, #value))
-    });
-    let buckets = options.buckets.iter().flat_map(|buckets| &buckets.bounds).map(|(value, _)| {
-        let value = proc_macro2::Literal::f64_suffixed(*value);
-        quote!(#value)
-    });
+    let calls = options
+        .calls
+        .as_ref()
+        .map_or_else(|| DEFAULT_CALLS.to_owned(), |lit| lit.value());
+    let duration = options
+        .duration
+        .as_ref()
+        .map_or_else(|| DEFAULT_DURATION.to_owned(), |lit| lit.value());
+    let labels = options
+        .labels
+        .iter()
+        .flat_map(|labels| &labels.pairs)
+        .map(|(key, value)| {
+            let key = key.unraw().to_string();
+            quote!((#key, #value))
+        });
+    let buckets = options
+        .buckets
+        .iter()
+        .flat_map(|buckets| &buckets.bounds)
+        .map(|(value, _)| {
+            let value = proc_macro2::Literal::f64_suffixed(*value);
+            quote!(#value)
+        });
     // `line!()` spanned on the function name reports the function's line, not the attribute's.
     let line = quote_spanned!(sig.ident.span()=> ::track_metrics::__private::line!());
 

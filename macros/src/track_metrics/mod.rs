@@ -14,7 +14,6 @@ use proc_macro2::TokenStream;
 use options::Options;
 use quote::ToTokens;
 
-
 pub fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
     let parsed = Options::parse(args).and_then(|options| {
         let function = parse::parse_item(item.clone())?;

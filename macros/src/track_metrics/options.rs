@@ -2,8 +2,8 @@
 //! error on that key, and every value keeps its span for the validation phase.
 
 use proc_macro2::{Span, TokenStream};
-use syn::meta::ParseNestedMeta;
 use syn::ext::IdentExt;
+use syn::meta::ParseNestedMeta;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, UnOp, bracketed, parenthesized};
@@ -83,7 +83,9 @@ fn set_once<T>(slot: &mut Option<T>, value: T) -> bool {
 fn string_value(meta: &ParseNestedMeta) -> syn::Result<LitStr> {
     let expr: Expr = meta.value()?.parse()?;
     match expr {
-        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => Ok(lit),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit),
         other => Err(syn::Error::new_spanned(other, "expected a string literal")),
     }
 }
@@ -96,7 +98,10 @@ fn parse_labels(meta: &ParseNestedMeta, keyword: Span) -> syn::Result<Labels> {
     let content;
     parenthesized!(content in input);
     let pairs = content.parse_terminated(parse_label, Token![,])?;
-    Ok(Labels { keyword, pairs: pairs.into_iter().collect() })
+    Ok(Labels {
+        keyword,
+        pairs: pairs.into_iter().collect(),
+    })
 }
 
 /// `name = "value"`; the name may be a keyword such as `type`, which is a fine label name.
@@ -104,7 +109,9 @@ fn parse_label(input: ParseStream) -> syn::Result<(Ident, LitStr)> {
     let key = Ident::parse_any(input)?;
     input.parse::<Token![=]>()?;
     match input.parse::<Expr>()? {
-        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => Ok((key, lit)),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok((key, lit)),
         other => Err(syn::Error::new_spanned(
             other,
             "label values must be string literals: a label built from a runtime value \
@@ -121,14 +128,22 @@ fn parse_buckets(meta: &ParseNestedMeta) -> syn::Result<Buckets> {
     let content;
     let brackets = bracketed!(content in input).span.join();
     let elements = content.parse_terminated(Expr::parse, Token![,])?;
-    let bounds = elements.iter().map(bucket_bound).collect::<syn::Result<_>>()?;
+    let bounds = elements
+        .iter()
+        .map(bucket_bound)
+        .collect::<syn::Result<_>>()?;
     Ok(Buckets { brackets, bounds })
 }
 
 fn bucket_bound(expr: &Expr) -> syn::Result<(f64, Span)> {
     let value = match expr {
-        Expr::Lit(ExprLit { lit: Lit::Float(lit), .. }) => lit.base10_parse::<f64>()?,
-        Expr::Lit(ExprLit { lit: Lit::Int(lit), .. }) => lit.base10_parse::<f64>()?,
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(lit),
+            ..
+        }) => lit.base10_parse::<f64>()?,
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => lit.base10_parse::<f64>()?,
         Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => {
             return Err(syn::Error::new_spanned(
                 expr,

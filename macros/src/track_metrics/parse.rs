@@ -33,7 +33,14 @@ impl Parse for InstrumentedFn {
         let brace = braced!(content in input);
         let inner_attrs = content.call(Attribute::parse_inner)?;
         let body = content.parse()?;
-        Ok(InstrumentedFn { attrs, vis, sig, inner_attrs, body, body_span: brace.span.join() })
+        Ok(InstrumentedFn {
+            attrs,
+            vis,
+            sig,
+            inner_attrs,
+            body,
+            body_span: brace.span.join(),
+        })
     }
 }
 

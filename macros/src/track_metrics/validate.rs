@@ -23,11 +23,19 @@ pub fn validate(options: &Options, function: &InstrumentedFn) -> syn::Result<()>
     }
     if let Some(name) = &options.name {
         if name.value().is_empty() {
-            errors.push(syn::Error::new_spanned(name, "the `function` label cannot be empty"));
+            errors.push(syn::Error::new_spanned(
+                name,
+                "the `function` label cannot be empty",
+            ));
         }
     }
     if let Some(calls) = &options.calls {
-        check_metric_name(&mut errors, calls, "_total", "a counter's name ends in `_total`");
+        check_metric_name(
+            &mut errors,
+            calls,
+            "_total",
+            "a counter's name ends in `_total`",
+        );
     }
     if let Some(duration) = &options.duration {
         check_metric_name(
@@ -51,22 +59,37 @@ fn check_metric_name(errors: &mut Errors, name: &LitStr, suffix: &str, why: &str
     if let Some(message) = names::metric_name_error(&value) {
         errors.push(syn::Error::new_spanned(name, message));
     } else if !value.ends_with(suffix) {
-        errors.push(syn::Error::new_spanned(name, format!("`{value}` does not end in `{suffix}`: {why}")));
+        errors.push(syn::Error::new_spanned(
+            name,
+            format!("`{value}` does not end in `{suffix}`: {why}"),
+        ));
     }
 }
 
 fn check_labels(errors: &mut Errors, labels: &Labels) {
     if labels.pairs.is_empty() {
-        errors.push(syn::Error::new(labels.keyword, "`labels()` is empty: remove it or add a label"));
+        errors.push(syn::Error::new(
+            labels.keyword,
+            "`labels()` is empty: remove it or add a label",
+        ));
     }
     for (index, (key, value)) in labels.pairs.iter().enumerate() {
         let key_name = key.unraw().to_string();
         if let Some(message) = names::label_name_error(&key_name, AUTOMATIC_LABELS) {
             errors.push(syn::Error::new_spanned(key, message));
         }
-        if let Some((first, _)) = labels.pairs[..index].iter().find(|(earlier, _)| *earlier == *key) {
-            errors.push(syn::Error::new_spanned(first, format!("label `{key_name}` is given twice")));
-            errors.push(syn::Error::new_spanned(key, format!("label `{key_name}` is given twice")));
+        if let Some((first, _)) = labels.pairs[..index]
+            .iter()
+            .find(|(earlier, _)| *earlier == *key)
+        {
+            errors.push(syn::Error::new_spanned(
+                first,
+                format!("label `{key_name}` is given twice"),
+            ));
+            errors.push(syn::Error::new_spanned(
+                key,
+                format!("label `{key_name}` is given twice"),
+            ));
         }
         if value.value().is_empty() {
             errors.push(syn::Error::new_spanned(
@@ -80,7 +103,10 @@ fn check_labels(errors: &mut Errors, labels: &Labels) {
 
 fn check_buckets(errors: &mut Errors, buckets: &Buckets) {
     if buckets.bounds.is_empty() {
-        errors.push(syn::Error::new(buckets.brackets, "`buckets` needs at least one bound"));
+        errors.push(syn::Error::new(
+            buckets.brackets,
+            "`buckets` needs at least one bound",
+        ));
         return;
     }
     let values: Vec<f64> = buckets.bounds.iter().map(|(value, _)| *value).collect();
