@@ -58,6 +58,8 @@ fn a_call_allocates_nothing_but_the_exporters_sample_blocks() {
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     // The exporter's histogram keeps raw samples in blocks of 64 until upkeep folds them into
     // buckets: one block allocation per 64 calls is its storage, not per-call work of ours.
-    assert!(allocations <= CALLS / 64 + 1, "{allocations} allocations for {CALLS} calls");
+    assert!(
+        allocations <= CALLS / 64 + 1,
+        "{allocations} allocations for {CALLS} calls"
+    );
 }
-

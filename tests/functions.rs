@@ -111,7 +111,10 @@ impl Account {
         self.balance
     }
 
-    #[allow(clippy::boxed_local, reason = "the `self: Box<Self>` receiver is the case under test")]
+    #[allow(
+        clippy::boxed_local,
+        reason = "the `self: Box<Self>` receiver is the case under test"
+    )]
     #[track_metrics]
     fn close_boxed(self: Box<Self>) -> i64 {
         self.balance
@@ -141,7 +144,10 @@ fn methods_with_every_receiver_are_counted() {
     }
 }
 
-#[allow(clippy::needless_lifetimes, reason = "explicit lifetimes are the case under test")]
+#[allow(
+    clippy::needless_lifetimes,
+    reason = "explicit lifetimes are the case under test"
+)]
 #[track_metrics]
 fn longest<'a, T>(items: &'a [T], by: impl Fn(&T) -> usize) -> Option<&'a T>
 where

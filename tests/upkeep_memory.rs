@@ -59,10 +59,19 @@ fn upkeep_gives_back_the_memory_of_unscraped_samples() {
         if held < 1_000_000 {
             break;
         }
-        assert!(Instant::now() < deadline, "still {held} bytes held after upkeep");
+        assert!(
+            Instant::now() < deadline,
+            "still {held} bytes held after upkeep"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let text = track_metrics::render();
-    let count = format!("function_duration_seconds_count{{function=\"flooded\",module=\"upkeep_memory\"}} {}\n", CALLS + 1);
-    assert!(text.contains(&count), "every sample is still counted: {text}");
+    let count = format!(
+        "function_duration_seconds_count{{function=\"flooded\",module=\"upkeep_memory\"}} {}\n",
+        CALLS + 1
+    );
+    assert!(
+        text.contains(&count),
+        "every sample is still counted: {text}"
+    );
 }

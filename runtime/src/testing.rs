@@ -268,7 +268,9 @@ fn check_membership(family: &Family, sample: &Sample) -> Result<(), String> {
             "summary `{}` has a sample without `quantile`",
             family.name
         )),
-        ("histogram", _) | ("summary", _) if sample.label("quantile").is_some() && !suffix.is_empty() => {
+        ("histogram", _) | ("summary", _)
+            if sample.label("quantile").is_some() && !suffix.is_empty() =>
+        {
             Err(format!(
                 "`{}` must not have a `quantile` label",
                 sample.name
