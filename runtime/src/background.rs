@@ -17,9 +17,11 @@ type Listener = crate::serve::Listener;
 #[cfg(not(feature = "http"))]
 type Listener = std::convert::Infallible;
 
-/// Spawned threads waiting for [`Started::run`]; dropping this ends them instead.
+/// Spawned threads waiting for [`Started::run`]; dropping this ends them instead, and waits
+/// until they have, so that their listener is closed when `install()` returns its error.
 pub(crate) struct Started {
     go: Vec<mpsc::Sender<()>>,
+    threads: Vec<thread::JoinHandle<()>>,
 }
 
 impl Started {
@@ -28,7 +30,10 @@ impl Started {
         upkeep_interval: Duration,
         listener: Option<Listener>,
     ) -> Result<Self, Error> {
-        let mut started = Started { go: Vec::new() };
+        let mut started = Started {
+            go: Vec::new(),
+            threads: Vec::new(),
+        };
         started.thread("track-metrics-upkeep", move || {
             loop {
                 thread::sleep(upkeep_interval);
@@ -53,7 +58,7 @@ impl Started {
 
     fn thread(&mut self, name: &str, work: impl FnOnce() + Send + 'static) -> Result<(), Error> {
         let (go, wait) = mpsc::channel();
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
                 if wait.recv().is_ok() {
@@ -62,14 +67,26 @@ impl Started {
             })
             .map_err(|error: io::Error| Error::Runtime(error))?;
         self.go.push(go);
+        self.threads.push(thread);
         Ok(())
     }
 
-    /// Lets every thread start its work.
-    pub(crate) fn run(self) {
-        for go in self.go {
+    /// Lets every thread start its work, for the rest of the process.
+    pub(crate) fn run(mut self) {
+        for go in self.go.drain(..) {
             // A thread that is gone already has nothing left to start.
             let _ = go.send(());
+        }
+        self.threads.clear();
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        // Without a go-ahead each thread returns at once, dropping what it owns.
+        self.go.clear();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
         }
     }
 }
