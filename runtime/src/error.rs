@@ -7,7 +7,19 @@ use std::net::SocketAddr;
 /// refused.
 ///
 /// Nothing is left running when `install` returns an error: no listener, no thread, no recorder,
-/// so a corrected second attempt can succeed.
+/// so a corrected second attempt can succeed. The message says what to do:
+///
+/// ```
+/// let error = track_metrics::Exporter::builder()
+///     .listen_address("localhost")
+///     .install()
+///     .unwrap_err();
+/// assert_eq!(
+///     error.to_string(),
+///     "invalid listen address `localhost` (from ExporterBuilder::listen_address): expected \
+///      `host:port`, such as `127.0.0.1:9000`, `[::1]:9000` or `localhost:0`"
+/// );
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

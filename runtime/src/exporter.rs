@@ -73,6 +73,14 @@ impl Installed {
 ///
 /// Dropping it stops nothing: the endpoint serves, and the recorder records, for the rest of the
 /// process. It is a handle to ask the exporter things, and can be cloned freely.
+///
+/// ```
+/// let exporter = track_metrics::Exporter::builder().listen_address("127.0.0.1:0").install()?;
+/// let addr = exporter.local_addr().unwrap();
+/// assert_ne!(addr.port(), 0, "the port the system picked");
+/// assert_eq!(exporter.url().unwrap(), format!("http://{addr}/metrics"));
+/// # Ok::<(), track_metrics::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Exporter {
     local_addr: Option<std::net::SocketAddr>,
@@ -123,7 +131,7 @@ enum Listen {
 /// let exporter = track_metrics::Exporter::builder()
 ///     .listen_address("127.0.0.1:0")
 ///     .global_label("service", "checkout")
-///     .buckets_for("db_query_duration_seconds", &[0.001, 0.01, 0.1])
+///     .buckets_for("checkout_duration_seconds", &[0.001, 0.01, 0.1])
 ///     .install()?;
 /// println!("scrape {}", exporter.url().unwrap());
 /// # Ok(()) }

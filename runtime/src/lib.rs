@@ -88,9 +88,13 @@ pub use exposition::CONTENT_TYPE;
 /// query("SELECT 1").await;
 ///
 /// let text = track_metrics::render();
-/// assert!(text.contains(r#"function_calls_total{function="slow_operation",module="rust_out"} 1"#));
-/// assert!(text.contains(r#"db_queries_total{function="query_database",module="rust_out",database="users"} 1"#));
-/// assert!(text.contains(r#"db_query_duration_seconds_bucket{function="query_database",module="rust_out",database="users",le="0.001"}"#));
+/// let module = module_path!(); // the `module` label: where the function is written
+/// assert!(text.contains(&format!(
+///     "function_calls_total{{function=\"slow_operation\",module=\"{module}\"}} 1\n"
+/// )));
+/// assert!(text.contains(&format!(
+///     "db_queries_total{{function=\"query_database\",module=\"{module}\",database=\"users\"}} 1\n"
+/// )));
 /// # Ok(()) }
 /// ```
 ///
@@ -127,6 +131,18 @@ pub use track_metrics_macros::track_metrics;
 /// Every instrumented function of the program shows with zero counts as soon as this returns.
 /// The endpoint serves until the process ends, whether or not the returned [`Exporter`] is
 /// kept. See [`Exporter::builder`] to change anything.
+///
+/// ```
+/// # // A doctest must not take port 9000 from a running quickstart: any free port will do.
+/// # unsafe { std::env::set_var("TRACK_METRICS_ADDR", "127.0.0.1:0") };
+/// let exporter = track_metrics::install()?;
+/// println!("Serving metrics at {}", exporter.url().unwrap());
+///
+/// // Once per process: a second call says so instead of starting a second endpoint.
+/// let error = track_metrics::install().unwrap_err();
+/// assert!(error.to_string().starts_with("track_metrics is already installed"));
+/// # Ok::<(), track_metrics::Error>(())
+/// ```
 ///
 /// # Errors
 ///

@@ -8,9 +8,12 @@
 //! ```
 //! use track_metrics::testing::Exposition;
 //!
-//! let text = "# HELP requests_total Total requests\n\
-//!             # TYPE requests_total counter\n\
-//!             requests_total{method=\"GET\",path=\"C:\\\\temp\"} 2\n";
+//! let text = concat!(
+//!     "# HELP requests_total Total requests\n",
+//!     "# TYPE requests_total counter\n",
+//!     r#"requests_total{method="GET",path="C:\\temp"} 2"#,
+//!     "\n",
+//! );
 //! let scrape = Exposition::parse(text).unwrap();
 //! assert_eq!(scrape.value("requests_total", &[("method", "GET"), ("path", r"C:\temp")]), Some(2.0));
 //! assert_eq!(scrape.family("requests_total").unwrap().help.as_deref(), Some("Total requests"));
