@@ -81,6 +81,21 @@ fn a_function_shows_with_zeros_before_its_first_call() {
         "{text}"
     );
     assert_eq!(calls("never_called"), 0.0);
+    let bounds: Vec<_> = scrape
+        .samples()
+        .filter(|s| {
+            s.name == "function_duration_seconds_bucket"
+                && s.label("function") == Some("never_called")
+        })
+        .map(|s| s.label("le").unwrap().to_owned())
+        .collect();
+    let mut expected: Vec<_> = track_metrics::DEFAULT_BUCKETS
+        .iter()
+        .map(f64::to_string)
+        .collect();
+    expected.push("+Inf".to_owned());
+    assert_eq!(bounds, expected, "prometheus_client's default buckets");
+    assert_eq!(bounds.len(), 15);
     let family = scrape.family("function_calls_total").unwrap();
     assert_eq!(family.kind, "counter");
     assert_eq!(family.help.as_deref(), Some("Total function calls"));
