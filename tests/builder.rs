@@ -35,7 +35,10 @@ fn settings_reach_the_exposition_and_the_endpoint_outlives_the_exporter() {
 
     with_defaults();
     with_declared_buckets();
-    metrics::describe_histogram!("facade_duration_seconds", "A facade histogram with own buckets");
+    metrics::describe_histogram!(
+        "facade_duration_seconds",
+        "A facade histogram with own buckets"
+    );
     metrics::describe_histogram!("other_facade_seconds", "A facade histogram");
     metrics::histogram!("facade_duration_seconds").record(0.2);
     metrics::histogram!("other_facade_seconds").record(0.7);

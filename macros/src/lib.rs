@@ -5,7 +5,10 @@
 //! use.
 
 mod errors;
+mod label_value;
+mod metrics;
 mod names;
+mod numbers;
 mod track_metrics;
 
 use proc_macro::TokenStream;
@@ -14,4 +17,16 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn track_metrics(args: TokenStream, item: TokenStream) -> TokenStream {
     track_metrics::attribute(args.into(), item.into()).into()
+}
+
+/// See `track_metrics::metrics` for the documentation.
+#[proc_macro]
+pub fn metrics(input: TokenStream) -> TokenStream {
+    metrics::declarations(input.into()).into()
+}
+
+/// See `track_metrics::LabelValue` for the documentation.
+#[proc_macro_derive(LabelValue, attributes(label))]
+pub fn label_value(input: TokenStream) -> TokenStream {
+    label_value::derive(input.into()).into()
 }

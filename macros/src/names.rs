@@ -96,6 +96,128 @@ pub fn buckets_error(bounds: &[f64]) -> Option<(usize, String)> {
         })
 }
 
+/// Units `promtool check metrics` knows, each with its base unit.
+const UNITS: &[(&str, &str)] = &[
+    ("amperes", "amperes"),
+    ("bytes", "bytes"),
+    ("celsius", "celsius"),
+    ("grams", "grams"),
+    ("joules", "joules"),
+    ("kelvin", "kelvin"),
+    ("meters", "meters"),
+    ("metres", "metres"),
+    ("seconds", "seconds"),
+    ("volts", "volts"),
+    ("minutes", "seconds"),
+    ("hours", "seconds"),
+    ("days", "seconds"),
+    ("weeks", "seconds"),
+    ("kelvins", "kelvin"),
+    ("fahrenheit", "celsius"),
+    ("rankine", "celsius"),
+    ("inches", "meters"),
+    ("yards", "meters"),
+    ("miles", "meters"),
+    ("bits", "bytes"),
+    ("calories", "joules"),
+    ("pounds", "grams"),
+    ("ounces", "grams"),
+];
+
+const UNIT_PREFIXES: &[&str] = &[
+    "pico", "nano", "micro", "milli", "centi", "deci", "deca", "hecto", "kilo", "kibi", "mega",
+    "mibi", "giga", "gibi", "tera", "tebi", "peta", "pebi",
+];
+
+const UNIT_ABBREVIATIONS: &[&str] = &[
+    "s", "ms", "us", "ns", "sec", "b", "kb", "mb", "gb", "tb", "pb", "m", "h", "d",
+];
+
+const TYPE_NAMES: &[&str] = &[
+    "counter",
+    "gauge",
+    "histogram",
+    "summary",
+    "gauge_histogram",
+];
+
+/// The naming conventions of `promtool check metrics` that the name of a metric of `kind`
+/// (`counter`, `gauge`, `histogram`, `summary` or `info`) decides alone: one message each.
+pub fn naming_lints(name: &str, kind: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if kind == "counter" && !name.ends_with("_total") {
+        problems.push("a counter's name ends in `_total`".to_owned());
+    }
+    if kind != "counter" && name.ends_with("_total") {
+        problems.push(format!(
+            "only counters end in `_total`, and this is a {kind}"
+        ));
+    }
+    if kind == "info" && !name.ends_with("_info") {
+        problems.push("an info metric's name ends in `_info`".to_owned());
+    }
+    if let Some(suffix) = ["_bucket", "_count", "_sum"]
+        .iter()
+        .find(|suffix| name.ends_with(*suffix))
+    {
+        problems.push(format!(
+            "`{suffix}` is what Prometheus appends to histogram and summary series; end the name \
+             with its unit instead"
+        ));
+    }
+    if is_camel_case(name) {
+        problems.push("metric names are written in snake_case, not camelCase".to_owned());
+    }
+    let parts: Vec<&str> = name.split('_').collect();
+    if let Some((unit, base)) = parts.iter().find_map(|part| unit_of(part)) {
+        if unit != base {
+            problems.push(format!("use the base unit `{base}` instead of `{unit}`"));
+        }
+    }
+    if let Some(short) = parts
+        .iter()
+        .skip(1)
+        .find(|part| UNIT_ABBREVIATIONS.contains(&part.to_ascii_lowercase().as_str()))
+    {
+        problems.push(format!("`{short}` is an abbreviated unit; spell the base unit out, such as `seconds` or `bytes`"));
+    }
+    let lower = name.to_ascii_lowercase();
+    for type_name in TYPE_NAMES {
+        if lower.contains(&format!("_{type_name}_")) || lower.ends_with(&format!("_{type_name}")) {
+            problems.push(format!(
+                "the metric type `{type_name}` does not belong in the name"
+            ));
+        }
+    }
+    problems
+}
+
+/// A label name in camelCase, which `promtool check metrics` refuses.
+pub fn label_lint(name: &str) -> Option<String> {
+    is_camel_case(name)
+        .then(|| format!("label `{name}` is camelCase; label names are written in snake_case"))
+}
+
+fn is_camel_case(name: &str) -> bool {
+    name.as_bytes()
+        .windows(2)
+        .any(|pair| pair[0].is_ascii_lowercase() && pair[1].is_ascii_uppercase())
+}
+
+/// The unit a part of a name is, with its base unit.
+fn unit_of(part: &str) -> Option<(String, &'static str)> {
+    if let Some((_, base)) = UNITS.iter().find(|(unit, _)| *unit == part) {
+        return Some((part.to_owned(), base));
+    }
+    UNIT_PREFIXES.iter().find_map(|prefix| {
+        let rest = part.strip_prefix(prefix)?;
+        UNITS
+            .iter()
+            .find(|(unit, _)| *unit == rest)
+            .map(|(_, base)| (part.to_owned(), *base))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +250,29 @@ mod tests {
         assert!(label_name_error("__name__", &[]).is_some());
         assert!(label_name_error("function", &["function"]).is_some());
         assert!(label_name_error("9lives", &[]).is_some());
+    }
+
+    #[test]
+    fn naming_lints_follow_promtool() {
+        assert!(naming_lints("requests_total", "counter").is_empty());
+        assert!(naming_lints("request_duration_seconds", "histogram").is_empty());
+        assert!(naming_lints("build_info", "info").is_empty());
+        let lint = |name, kind| naming_lints(name, kind).join("; ");
+        assert!(lint("requests", "counter").contains("`_total`"));
+        assert!(lint("queue_total", "gauge").contains("only counters"));
+        assert!(
+            lint("request_duration_milliseconds", "histogram")
+                .contains("`seconds` instead of `milliseconds`")
+        );
+        assert!(lint("payload_kilobytes", "gauge").contains("`bytes` instead of `kilobytes`"));
+        assert!(lint("latency_ms", "histogram").contains("`ms` is an abbreviated unit"));
+        assert!(lint("requests_counter_total", "counter").contains("`counter`"));
+        assert!(lint("queue_gauge", "gauge").contains("`gauge`"));
+        assert!(lint("requestCount_total", "counter").contains("snake_case"));
+        assert!(lint("latency_count", "gauge").contains("`_count`"));
+        assert!(lint("build", "info").contains("`_info`"));
+        assert!(label_lint("httpMethod").is_some());
+        assert_eq!(label_lint("http_method"), None);
     }
 
     #[test]

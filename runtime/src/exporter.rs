@@ -1,7 +1,8 @@
 //! Installing the exporter: the builder, the process-wide state, and the checks that the
 //! instrumented functions of the whole program make sense together.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
@@ -12,6 +13,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use crate::call_site::{CALL_SITES, SiteHandles, SiteInfo};
 use crate::error::Error;
 use crate::exposition;
+use crate::family::{DEFAULT_MAX_SERIES, Descriptor, FAMILIES, Kind};
 use crate::recorder::{TrackRecorder, encode};
 
 /// The histogram buckets of prometheus_client, in seconds: what a duration histogram uses unless
@@ -46,6 +48,38 @@ pub(crate) fn installed() -> Option<&'static Installed> {
 pub(crate) struct Installed {
     recorder: Arc<TrackRecorder>,
     handle: PrometheusHandle,
+    /// Global labels, as given: the declared families' writer escapes them itself.
+    global_labels: Vec<(String, String)>,
+    default_buckets: Vec<f64>,
+    /// Bucket layouts by family name, from the builder and the declarations.
+    family_buckets: HashMap<String, Vec<f64>>,
+    max_series: usize,
+}
+
+/// The bucket bounds of a declared histogram: its own, else the builder's for its name, else
+/// the builder's default, else [`DEFAULT_BUCKETS`] (before `install()`).
+pub(crate) fn histogram_bounds(descriptor: &'static Descriptor) -> Cow<'static, [f64]> {
+    if !descriptor.buckets.is_empty() {
+        return Cow::Borrowed(descriptor.buckets);
+    }
+    match installed() {
+        Some(installed) => Cow::Owned(
+            installed
+                .family_buckets
+                .get(descriptor.name)
+                .unwrap_or(&installed.default_buckets)
+                .clone(),
+        ),
+        None => Cow::Borrowed(DEFAULT_BUCKETS),
+    }
+}
+
+/// The series limit of a declared family: its own, else the builder's, else the default.
+pub(crate) fn max_series(descriptor: &Descriptor) -> usize {
+    if descriptor.max_series > 0 {
+        return descriptor.max_series;
+    }
+    installed().map_or(DEFAULT_MAX_SERIES, |installed| installed.max_series)
 }
 
 impl Installed {
@@ -65,7 +99,12 @@ impl Installed {
     }
 
     pub(crate) fn render(&self) -> String {
-        exposition::finish(&self.handle.render())
+        let mut text = String::new();
+        for family in FAMILIES.iter() {
+            family.render(&mut text, &self.global_labels);
+        }
+        text.push_str(&self.handle.render());
+        exposition::finish(&text)
     }
 }
 
@@ -145,6 +184,7 @@ pub struct ExporterBuilder {
     global_labels: Vec<(String, String)>,
     default_buckets: Vec<f64>,
     metric_buckets: Vec<(String, Vec<f64>)>,
+    max_series: usize,
     upkeep_interval: Duration,
 }
 
@@ -167,6 +207,7 @@ impl ExporterBuilder {
             global_labels: Vec::new(),
             default_buckets: DEFAULT_BUCKETS.to_vec(),
             metric_buckets: Vec::new(),
+            max_series: DEFAULT_MAX_SERIES,
             upkeep_interval: Duration::from_secs(5),
         }
     }
@@ -211,6 +252,14 @@ impl ExporterBuilder {
         self
     }
 
+    /// How many label sets a family declared with `metrics!` keeps before folding new ones into
+    /// its overflow series, unless its declaration says `#[max_series(...)]`;
+    /// [`DEFAULT_MAX_SERIES`](crate::DEFAULT_MAX_SERIES) by default.
+    pub fn max_series(mut self, limit: usize) -> Self {
+        self.max_series = limit;
+        self
+    }
+
     /// How often histogram samples are folded into their buckets when nobody scrapes, which
     /// bounds their memory; 5 seconds by default.
     pub fn upkeep_interval(mut self, interval: Duration) -> Self {
@@ -229,10 +278,14 @@ impl ExporterBuilder {
         if INSTALLED.get().is_some() {
             return Err(Error::AlreadyInstalled);
         }
+        if self.max_series == 0 {
+            return Err(Error::Config("`max_series` must be at least 1".to_owned()));
+        }
         let sites = Sites::check(&CALL_SITES, &self.global_labels)?;
+        let reserved = check_families(&sites, &self.global_labels)?;
         let buckets = self.family_buckets(&sites)?;
-        let prometheus = self.prometheus_builder(buckets)?;
-        let recorder = Arc::new(TrackRecorder::new(prometheus.build_recorder()));
+        let prometheus = self.prometheus_builder(buckets.clone())?;
+        let recorder = Arc::new(TrackRecorder::new(prometheus.build_recorder(), reserved));
         let handle = recorder.handle();
 
         let listener = self.bind()?;
@@ -246,7 +299,14 @@ impl ExporterBuilder {
         if metrics::set_global_recorder(Arc::clone(&recorder)).is_err() {
             return Err(Error::RecorderAlreadySet);
         }
-        let installed = INSTALLED.get_or_init(|| Installed { recorder, handle });
+        let installed = INSTALLED.get_or_init(|| Installed {
+            recorder,
+            handle,
+            global_labels: self.global_labels.clone(),
+            default_buckets: self.default_buckets.clone(),
+            family_buckets: buckets.into_iter().collect(),
+            max_series: self.max_series,
+        });
         sites.describe_and_register(installed);
         started.run();
         Ok(Exporter {
@@ -289,20 +349,30 @@ impl ExporterBuilder {
             check_buckets(&format!("the buckets of `{metric}`"), bounds)?;
             layouts.insert(metric, (bounds, "ExporterBuilder::buckets_for".to_owned()));
         }
-        for info in sites.infos.iter().filter(|info| !info.buckets.is_empty()) {
-            let declared_by = info.describe();
-            match layouts.get(info.duration) {
-                Some((bounds, first)) if *bounds != info.buckets => {
+        let declared = FAMILIES
+            .iter()
+            .map(|family| family.descriptor())
+            .filter(|descriptor| {
+                descriptor.kind == Kind::Histogram && !descriptor.buckets.is_empty()
+            })
+            .map(|descriptor| (descriptor.name, descriptor.buckets, descriptor.describe()));
+        let from_sites = sites
+            .infos
+            .iter()
+            .filter(|info| !info.buckets.is_empty())
+            .map(|info| (info.duration, info.buckets, info.describe()));
+        for (family, bounds, declared_by) in declared.chain(from_sites) {
+            match layouts.get(family) {
+                Some((first_bounds, first)) if *first_bounds != bounds => {
                     return Err(Error::Config(format!(
-                        "{first} and {declared_by} give `{}` different buckets ({bounds:?} and \
-                         {:?}): a histogram family has one bucket layout, so give one of them its \
-                         own `duration = \"...\"` name, or the same buckets",
-                        info.duration, info.buckets
+                        "{first} and {declared_by} give `{family}` different buckets \
+                         ({first_bounds:?} and {bounds:?}): a histogram family has one bucket \
+                         layout, so give one of them its own name, or the same buckets"
                     )));
                 }
                 Some(_) => {}
                 None => {
-                    layouts.insert(info.duration, (info.buckets, declared_by));
+                    layouts.insert(family, (bounds, declared_by));
                 }
             }
         }
@@ -404,6 +474,73 @@ impl Sites {
             site.register(installed);
         }
     }
+}
+
+/// Checks that every family of the program has names of its own, including the series names
+/// Prometheus derives from them (`_bucket`, `_sum`, `_count`, and a counter's name without
+/// `_total`). Returns the sample names of the declared families, which the `metrics` facade may
+/// then not register, since the two would render as two families of one name.
+fn check_families(
+    sites: &Sites,
+    global_labels: &[(String, String)],
+) -> Result<HashSet<String>, Error> {
+    let mut families: Vec<(&str, Kind, String)> = Vec::new();
+    let mut site_families = HashSet::new();
+    for info in &sites.infos {
+        for (name, kind) in [
+            (info.calls, Kind::Counter),
+            (info.duration, Kind::Histogram),
+        ] {
+            if site_families.insert(name) {
+                families.push((
+                    name,
+                    kind,
+                    format!("`#[track_metrics]` on {}", info.describe()),
+                ));
+            }
+        }
+    }
+    let mut declared: HashMap<&str, String> = HashMap::new();
+    let mut reserved = HashSet::new();
+    for descriptor in FAMILIES.iter().map(|family| family.descriptor()) {
+        if let Some(first) = declared.insert(descriptor.name, descriptor.describe()) {
+            return Err(Error::Config(format!(
+                "the metric `{}` is declared twice, at {first} and at {}: a name belongs to one \
+                 declaration in the whole program",
+                descriptor.name,
+                descriptor.describe()
+            )));
+        }
+        if let Some((label, _)) = global_labels
+            .iter()
+            .find(|(label, _)| descriptor.labels.contains(&label.as_str()))
+        {
+            return Err(Error::Config(format!(
+                "{} has a label `{label}`, which is also a global label: rename one of them",
+                descriptor.describe()
+            )));
+        }
+        families.push((descriptor.name, descriptor.kind, descriptor.describe()));
+        reserved.extend(descriptor.kind.sample_names(descriptor.name));
+    }
+    let mut claimed: HashMap<String, usize> = HashMap::new();
+    for (index, (name, kind, owner)) in families.iter().enumerate() {
+        for sample in kind.sample_names(name) {
+            match claimed.get(&sample) {
+                Some(&other) if other != index => {
+                    let (other_name, _, other_owner) = &families[other];
+                    return Err(Error::Config(format!(
+                        "{other_owner} and {owner} both write series named `{sample}` (families \
+                         `{other_name}` and `{name}`): rename one of them"
+                    )));
+                }
+                _ => {
+                    claimed.insert(sample, index);
+                }
+            }
+        }
+    }
+    Ok(reserved)
 }
 
 fn check_metric_name(name: &str, setting: &str) -> Result<(), Error> {

@@ -1,6 +1,6 @@
 //! Golden-signal metrics for Rust functions with one attribute, in Prometheus format.
 //!
-//! ```no_run
+//! ```rust,no_run
 //! use track_metrics::track_metrics;
 //!
 //! #[track_metrics]
@@ -39,16 +39,25 @@
 //! - `testing`: [`testing`], a strict parser of the exposition for assertions.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The runtime declares its own self-metrics with `metrics!`, whose code names `::track_metrics`.
+extern crate self as track_metrics;
+
 mod background;
 mod call_site;
 mod error;
 mod exporter;
 mod exposition;
+mod family;
+mod labels;
 mod recorder;
+mod self_metrics;
+mod series;
 #[cfg(feature = "http")]
 mod serve;
+mod summary_window;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod text;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -59,10 +68,13 @@ pub use error::Error;
 pub use exporter::{ADDR_VARIABLE, DEFAULT_ADDR};
 pub use exporter::{DEFAULT_BUCKETS, Exporter, ExporterBuilder};
 pub use exposition::CONTENT_TYPE;
+pub use family::{DEFAULT_MAX_SERIES, OVERFLOW_LABEL_VALUE};
+pub use labels::{LabelEnum, LabelValue};
+pub use series::{Counter, Gauge, Histogram, InProgress, Observe, Summary, Timer};
 
 /// Counts the calls of a function and times them, into Prometheus metrics.
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use track_metrics::track_metrics;
 ///
 /// #[track_metrics]
@@ -124,6 +136,95 @@ pub use exposition::CONTENT_TYPE;
 /// After [`install`], a call is one atomic increment, one histogram record and two reads of the
 /// TSC clock (`quanta`): no lookup, no hashing, no allocation of its own.
 pub use track_metrics_macros::track_metrics;
+
+/// Declares module-level metrics, checked at compile time.
+///
+/// ```rust,standalone_crate
+/// use track_metrics::LabelValue;
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Method {
+///     #[label = "GET"]
+///     Get,
+///     #[label = "POST"]
+///     Post,
+/// }
+///
+/// track_metrics::metrics! {
+///     /// Total HTTP requests
+///     pub counter REQUESTS: requests_total(method: Method, endpoint);
+///     /// HTTP request latency
+///     #[buckets(0.005, 0.01, 0.05, 0.1, 0.5, 1.0)]
+///     pub histogram REQUEST_DURATION: request_duration_seconds(endpoint);
+///     /// Database connections in use
+///     pub gauge DB_POOL_USED: db_pool_connections_used;
+///     /// Response size
+///     #[quantiles(0.5, 0.9, 0.99)]
+///     pub summary RESPONSE_SIZE: response_size_bytes(endpoint);
+///     /// Version of the running build
+///     pub info BUILD: build_info(version, revision);
+/// }
+///
+/// track_metrics::Exporter::builder().without_listener().install()?;
+/// BUILD.set("0.1.0", "abc123");
+/// REQUESTS.labels(Method::Get, "/users").inc();
+/// let _timer = REQUEST_DURATION.labels("/users").start_timer(); // records when dropped
+/// DB_POOL_USED.inc();
+/// RESPONSE_SIZE.labels("/users").observe(512.0);
+/// DB_POOL_USED.dec();
+///
+/// let text = track_metrics::render();
+/// assert!(text.contains("requests_total{method=\"GET\",endpoint=\"/users\"} 1\n"));
+/// assert!(text.contains("db_pool_connections_used 0\n"));
+/// assert!(text.contains("build_info{version=\"0.1.0\",revision=\"abc123\"} 1\n"));
+/// # Ok::<(), track_metrics::Error>(())
+/// ```
+///
+/// Each declaration is `doc comment, attributes, visibility, kind STATIC: metric_name(labels);`:
+///
+/// - The doc comment is required: it is the HELP text.
+/// - The kind is `counter`, `gauge`, `histogram`, `summary` or `info` (a gauge at 1 whose
+///   labels carry the information, set with `STATIC.set(...)`).
+/// - Labels are names, each optionally with a type: an untyped label takes any string
+///   ([`LabelValue`]), a typed one takes that type, usually an enum deriving
+///   [`LabelValue`](derive@LabelValue). A family whose labels are all typed is shown with every
+///   combination at zero from the first scrape.
+/// - A family with labels is used through `STATIC.labels(...)`, which takes exactly its labels, in
+///   order: a wrong count does not compile, and the error lists the labels. A family without labels
+///   is used directly (`DB_POOL_USED.inc()`) and shows at 0 from the first scrape.
+/// - Attributes: `#[buckets(...)]` (histograms), `#[quantiles(...)]` and
+///   `#[max_age_seconds(...)]` (summaries; 0.5, 0.9, 0.99 over 600 s by default),
+///   `#[max_series(...)]` (families with labels), `#[legacy_name]`, `#[cfg(...)]`.
+///
+/// Checked at compile time, with the error on your token: the name syntax, the reserved label
+/// names (`le`, `quantile`, `__*`), duplicate labels and duplicate metrics (at both places),
+/// buckets finite and strictly increasing, quantiles between 0 and 1, and the naming conventions
+/// of `promtool check metrics`: counters end in `_total` and nothing else does, base units
+/// (`_seconds`, `_bytes`, not `_milliseconds`), no abbreviated units (`_ms`), no type in the name,
+/// snake_case. `#[legacy_name]` turns the conventions off for a name kept for compatibility.
+///
+/// Across blocks and crates, [`install`] refuses two declarations of one name, and a name that
+/// clashes with a `#[track_metrics]` metric or with the series of another family.
+///
+/// Operations are recorded from the start of the process, before [`install`] too. A family
+/// keeps at most [`DEFAULT_MAX_SERIES`] label sets (see `#[max_series]` and
+/// [`ExporterBuilder::max_series`]); past that, new label sets share one series labelled
+/// `__overflow__`, counted in `track_metrics_cardinality_overflow_total{metric}` and reported once
+/// through the `log` crate.
+pub use track_metrics_macros::metrics;
+
+/// Derives [`LabelValue`](trait@LabelValue) and [`LabelEnum`] for an enum of unit variants: each
+/// variant's value is its name, or the string of its `#[label = "..."]`.
+///
+/// ```
+/// #[derive(track_metrics::LabelValue)]
+/// enum ErrorKind {
+///     NotFound,
+///     #[label = "timeout"]
+///     TimedOut,
+/// }
+/// ```
+pub use track_metrics_macros::LabelValue;
 
 /// Installs the exporter with its defaults: the global `metrics` recorder, and the endpoint on
 /// `TRACK_METRICS_ADDR` or `127.0.0.1:9000`.

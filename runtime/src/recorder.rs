@@ -9,6 +9,8 @@
 //! protected with [`LITERAL`], so the mapping stays reversible for any string.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use metrics::{
     Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, SharedString, Unit,
@@ -62,14 +64,33 @@ fn encode_key(key: &Key) -> Cow<'_, Key> {
     Cow::Owned(Key::from_parts(key.name().to_owned(), labels))
 }
 
-/// The exporter's recorder, with exact escaping.
+/// The exporter's recorder, with exact escaping, that keeps the `metrics` facade off the names
+/// of the families declared with `metrics!`.
 pub(crate) struct TrackRecorder {
     inner: PrometheusRecorder,
+    reserved: HashSet<String>,
+    warned: AtomicBool,
 }
 
 impl TrackRecorder {
-    pub(crate) fn new(inner: PrometheusRecorder) -> Self {
-        TrackRecorder { inner }
+    pub(crate) fn new(inner: PrometheusRecorder, reserved: HashSet<String>) -> Self {
+        TrackRecorder {
+            inner,
+            reserved,
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether `name` belongs to a declared family, warning the first time.
+    fn is_reserved(&self, name: &str) -> bool {
+        let reserved = self.reserved.contains(name);
+        if reserved && !self.warned.swap(true, Ordering::Relaxed) {
+            log::warn!(
+                "`{name}` is the name of a metric declared with `metrics!`: the `metrics` macro \
+                 call that uses it records nothing, since two families cannot share a name"
+            );
+        }
+        reserved
     }
 
     pub(crate) fn handle(&self) -> PrometheusHandle {
@@ -94,14 +115,23 @@ impl Recorder for TrackRecorder {
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
+        if self.is_reserved(key.name()) {
+            return Counter::noop();
+        }
         self.inner.register_counter(&encode_key(key), metadata)
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
+        if self.is_reserved(key.name()) {
+            return Gauge::noop();
+        }
         self.inner.register_gauge(&encode_key(key), metadata)
     }
 
     fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
+        if self.is_reserved(key.name()) {
+            return Histogram::noop();
+        }
         self.inner.register_histogram(&encode_key(key), metadata)
     }
 }

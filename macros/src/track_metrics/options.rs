@@ -5,8 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
 use syn::parse::{Parse, ParseStream, Parser};
-use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, UnOp, bracketed, parenthesized};
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, bracketed, parenthesized};
 
 const KEYS: &str = "`name`, `calls`, `duration`, `labels` or `buckets`";
 
@@ -136,26 +135,12 @@ fn parse_buckets(meta: &ParseNestedMeta) -> syn::Result<Buckets> {
 }
 
 fn bucket_bound(expr: &Expr) -> syn::Result<(f64, Span)> {
-    let value = match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Float(lit),
-            ..
-        }) => lit.base10_parse::<f64>()?,
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(lit), ..
-        }) => lit.base10_parse::<f64>()?,
-        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => {
-            return Err(syn::Error::new_spanned(
-                expr,
-                "a duration is never negative, so a negative bucket bound would stay empty",
-            ));
-        }
-        other => {
-            return Err(syn::Error::new_spanned(
-                other,
-                "a bucket bound must be a number literal, such as `0.25` or `1`",
-            ));
-        }
-    };
-    Ok((value, expr.span()))
+    let (value, span) = crate::numbers::number(expr)?;
+    if value < 0.0 {
+        return Err(syn::Error::new_spanned(
+            expr,
+            "a duration is never negative, so a negative bucket bound would stay empty",
+        ));
+    }
+    Ok((value, span))
 }

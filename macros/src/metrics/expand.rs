@@ -1,0 +1,244 @@
+//! Code generation for `metrics!`: each declaration becomes a `static` of a type of its own,
+//! whose `labels(...)` takes exactly the declared labels, by name, so that a wrong count does not
+//! compile and the error shows the expected labels. Each static registers its family at link time
+//! for the exposition.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+use super::parse::{Block, Declaration, Kind};
+
+const DEFAULT_QUANTILES: &[f64] = &[0.5, 0.9, 0.99];
+const DEFAULT_MAX_AGE_SECONDS: u64 = 600;
+
+pub fn expand(block: &Block) -> TokenStream {
+    block.declarations.iter().map(declaration).collect()
+}
+
+fn declaration(declaration: &Declaration) -> TokenStream {
+    let Declaration {
+        docs,
+        cfgs,
+        vis,
+        ident,
+        kind,
+        ..
+    } = declaration;
+    let type_name = type_name(ident);
+    let descriptor = descriptor(declaration);
+    let storage = storage_type(declaration);
+    let methods = methods(declaration, &type_name);
+    let metric_name = declaration.metric_name();
+    let type_doc = format!(
+        " The type of [`{ident}`]: the `{metric_name}` {} declared with `track_metrics::metrics!`.",
+        kind.keyword()
+    );
+
+    quote! {
+        #(#cfgs)*
+        #(#docs)*
+        #vis static #ident: #type_name = #type_name(#storage::new(&#descriptor));
+
+        #(#cfgs)*
+        #[doc = #type_doc]
+        #vis struct #type_name(#storage);
+
+        #(#cfgs)*
+        #methods
+
+        #(#cfgs)*
+        const _: () = {
+            #[::track_metrics::__private::linkme::distributed_slice(
+                ::track_metrics::__private::FAMILIES
+            )]
+            #[linkme(crate = ::track_metrics::__private::linkme)]
+            static __TRACK_METRICS_FAMILY: &'static dyn ::track_metrics::__private::Collect = &#ident.0;
+        };
+    }
+}
+
+/// `REQUEST_DURATION` becomes `RequestDurationMetric`.
+fn type_name(ident: &Ident) -> Ident {
+    let camel: String = ident
+        .to_string()
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            first
+                .into_iter()
+                .chain(chars.map(|c| c.to_ascii_lowercase()))
+                .collect::<String>()
+        })
+        .collect();
+    format_ident!("{camel}Metric", span = ident.span())
+}
+
+fn series_type(kind: Kind) -> TokenStream {
+    match kind {
+        Kind::Counter => quote!(::track_metrics::__private::Counter),
+        Kind::Gauge => quote!(::track_metrics::__private::Gauge),
+        Kind::Histogram => quote!(::track_metrics::__private::Histogram),
+        Kind::Summary => quote!(::track_metrics::__private::Summary),
+        Kind::Info => quote!(()),
+    }
+}
+
+/// The storage of the family.
+fn storage_type(declaration: &Declaration) -> TokenStream {
+    let series = series_type(declaration.kind);
+    if declaration.kind == Kind::Info {
+        quote!(::track_metrics::__private::InfoMetric)
+    } else if declaration.labels.is_empty() {
+        quote!(::track_metrics::__private::Metric::<#series>)
+    } else {
+        quote!(::track_metrics::__private::Family::<#series>)
+    }
+}
+
+fn descriptor(declaration: &Declaration) -> TokenStream {
+    let name = declaration.metric_name();
+    let help = &declaration.help;
+    let kind = format_ident!(
+        "{}",
+        match declaration.kind {
+            Kind::Counter => "Counter",
+            Kind::Gauge => "Gauge",
+            Kind::Histogram => "Histogram",
+            Kind::Summary => "Summary",
+            Kind::Info => "Info",
+        }
+    );
+    let labels = declaration.labels.iter().map(|label| label.name());
+    let numbers =
+        |list: Option<&super::parse::NumberList>, default: &[f64]| -> Vec<proc_macro2::Literal> {
+            match list {
+                Some(list) => list
+                    .values
+                    .iter()
+                    .map(|(value, _)| proc_macro2::Literal::f64_suffixed(*value))
+                    .collect(),
+                None => default
+                    .iter()
+                    .map(|value| proc_macro2::Literal::f64_suffixed(*value))
+                    .collect(),
+            }
+        };
+    let buckets = numbers(declaration.buckets.as_ref(), &[]);
+    let quantiles = if declaration.kind == Kind::Summary {
+        numbers(declaration.quantiles.as_ref(), DEFAULT_QUANTILES)
+    } else {
+        Vec::new()
+    };
+    let max_age_seconds = declaration
+        .max_age_seconds
+        .as_ref()
+        .and_then(|lit| lit.base10_parse::<u64>().ok())
+        .unwrap_or(DEFAULT_MAX_AGE_SECONDS);
+    let max_series = declaration
+        .max_series
+        .as_ref()
+        .and_then(|lit| lit.base10_parse::<usize>().ok())
+        .unwrap_or(0);
+    let all_typed =
+        !declaration.labels.is_empty() && declaration.labels.iter().all(|label| label.ty.is_some());
+    let variants = declaration
+        .labels
+        .iter()
+        .filter(|_| all_typed)
+        .filter_map(|label| label.ty.as_ref())
+        .map(|ty| {
+            quote_spanned!(syn::spanned::Spanned::span(ty)=>
+                <#ty as ::track_metrics::__private::LabelEnum>::VARIANTS
+            )
+        });
+    let line = quote_spanned!(declaration.ident.span()=> ::track_metrics::__private::line!());
+    quote! {
+        ::track_metrics::__private::Descriptor {
+            name: #name,
+            help: #help,
+            kind: ::track_metrics::__private::Kind::#kind,
+            labels: &[#(#labels),*],
+            buckets: &[#(#buckets),*],
+            quantiles: &[#(#quantiles),*],
+            max_age_seconds: #max_age_seconds,
+            max_series: #max_series,
+            variants: &[#(#variants),*],
+            file: ::track_metrics::__private::file!(),
+            line: #line,
+        }
+    }
+}
+
+fn methods(declaration: &Declaration, type_name: &Ident) -> TokenStream {
+    let series = series_type(declaration.kind);
+    if declaration.kind != Kind::Info && declaration.labels.is_empty() {
+        return quote! {
+            impl ::track_metrics::__private::Deref for #type_name {
+                type Target = #series;
+
+                #[inline]
+                fn deref(&self) -> &#series {
+                    self.0.series()
+                }
+            }
+        };
+    }
+    let parameters = declaration.labels.iter().map(|label| {
+        let parameter = parameter(&label.name);
+        match &label.ty {
+            Some(ty) => quote!(#parameter: #ty),
+            None => quote!(#parameter: impl ::track_metrics::__private::LabelValue),
+        }
+    });
+    let values = declaration.labels.iter().map(|label| {
+        let parameter = parameter(&label.name);
+        let span = label
+            .ty
+            .as_ref()
+            .map_or_else(|| label.name.span(), syn::spanned::Spanned::span);
+        quote_spanned!(span=> ::track_metrics::__private::LabelValue::label_value(&#parameter))
+    });
+    let names: Vec<String> = declaration
+        .labels
+        .iter()
+        .map(|label| format!("`{}`", label.name()))
+        .collect();
+    let names = names.join(", ");
+    if declaration.kind == Kind::Info {
+        let doc =
+            format!(" Sets the label values ({names}) the series shows, replacing earlier ones.");
+        return quote! {
+            impl #type_name {
+                #[doc = #doc]
+                pub fn set(&'static self, #(#parameters),*) {
+                    self.0.set(&[#(#values),*]);
+                }
+            }
+        };
+    }
+    let doc = format!(
+        " The series of these label values ({names}), created on first use; keep it to skip the \
+         lookup next time."
+    );
+    quote! {
+        impl #type_name {
+            #[doc = #doc]
+            #[inline]
+            pub fn labels(&'static self, #(#parameters),*) -> &'static #series {
+                self.0.series(&[#(#values),*])
+            }
+        }
+    }
+}
+
+/// The parameter for a label: its own name, so that rustc's arity errors list the labels; a
+/// keyword such as `type` becomes `r#type`.
+fn parameter(name: &Ident) -> Ident {
+    let text = name.to_string();
+    if !text.starts_with("r#") && syn::parse_str::<Ident>(&text).is_err() {
+        return Ident::new_raw(&text, name.span());
+    }
+    name.clone()
+}
