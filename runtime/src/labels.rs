@@ -17,6 +17,11 @@ use std::sync::Arc;
 /// assert_eq!("GET".label_value(), "GET");
 /// assert_eq!(String::from("/users").label_value(), "/users");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a label value",
+    label = "not a label value",
+    note = "pass a string, or derive `track_metrics::LabelValue` on an enum of unit variants"
+)]
 pub trait LabelValue {
     /// The label value as it appears in the exposition.
     fn label_value(&self) -> &str;
@@ -38,6 +43,12 @@ pub trait LabelValue {
 /// assert_eq!(Outcome::VARIANTS, ["Success", "client_error"]);
 /// assert_eq!(Outcome::ClientError.label_value(), "client_error");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no fixed list of label values",
+    label = "all the labels of this family are typed, so it shows every combination from the start",
+    note = "derive `track_metrics::LabelValue` on an enum of unit variants, or leave one label \
+            untyped to take strings"
+)]
 pub trait LabelEnum: LabelValue {
     /// Every value, in declaration order.
     const VARIANTS: &'static [&'static str];

@@ -145,3 +145,19 @@ pub fn value(scrape: &Exposition, name: &str, labels: &[(&str, &str)]) -> f64 {
         .value(name, labels)
         .unwrap_or_else(|| panic!("no sample {name}{labels:?} in {scrape:#?}"))
 }
+
+/// The lines of one family in an exposition: HELP, TYPE and samples, in order.
+pub fn family_text(text: &str, name: &str) -> String {
+    let belongs = |line: &str| {
+        let sample = line.split(['{', ' ']).next().unwrap_or_default();
+        line.starts_with(&format!("# HELP {name} "))
+            || line.starts_with(&format!("# TYPE {name} "))
+            || ["", "_bucket", "_sum", "_count"]
+                .iter()
+                .any(|suffix| sample == format!("{name}{suffix}"))
+    };
+    text.lines()
+        .filter(|line| belongs(line))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}

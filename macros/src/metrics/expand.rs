@@ -209,10 +209,11 @@ fn methods(declaration: &Declaration, type_name: &Ident) -> TokenStream {
     if declaration.kind == Kind::Info {
         let doc =
             format!(" Sets the label values ({names}) the series shows, replacing earlier ones.");
+        let set = Ident::new("set", declaration.name.span());
         return quote! {
             impl #type_name {
                 #[doc = #doc]
-                pub fn set(&'static self, #(#parameters),*) {
+                pub fn #set(&'static self, #(#parameters),*) {
                     self.0.set(&[#(#values),*]);
                 }
             }
@@ -222,11 +223,13 @@ fn methods(declaration: &Declaration, type_name: &Ident) -> TokenStream {
         " The series of these label values ({names}), created on first use; keep it to skip the \
          lookup next time."
     );
+    // Spanned on the metric's name, so that rustc's "defined here" shows the declared labels.
+    let labels = Ident::new("labels", declaration.name.span());
     quote! {
         impl #type_name {
             #[doc = #doc]
             #[inline]
-            pub fn labels(&'static self, #(#parameters),*) -> &'static #series {
+            pub fn #labels(&'static self, #(#parameters),*) -> &'static #series {
                 self.0.series(&[#(#values),*])
             }
         }

@@ -1,0 +1,392 @@
+//! Every operation of the families `metrics!` declares, asserted on the exact exposition text
+//! of a real scrape.
+
+mod common;
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::{family_text, scrape};
+use track_metrics::{LabelValue, metrics};
+
+#[derive(Clone, Copy, Debug, LabelValue)]
+enum Method {
+    #[label = "GET"]
+    Get,
+    #[label = "POST"]
+    Post,
+}
+
+#[derive(Clone, Copy, Debug, LabelValue)]
+enum Outcome {
+    #[label = "ok"]
+    Ok,
+    #[label = "error"]
+    Error,
+}
+
+metrics! {
+    /// Total HTTP requests
+    counter REQUESTS: requests_total(method, endpoint);
+    /// Requests by method and outcome, shown at zero from the start
+    counter OUTCOMES: outcomes_total(method: Method, outcome: Outcome);
+    /// Jobs done
+    counter JOBS: jobs_total;
+    /// Database connections in use
+    gauge DB_POOL_USED: db_pool_connections_used;
+    /// Temperature of a room
+    gauge TEMPERATURE: room_temperature_celsius(room);
+    /// Time of the last successful run
+    gauge LAST_RUN: last_run_timestamp_seconds;
+    /// Requests in progress
+    gauge IN_PROGRESS: requests_in_progress;
+    /// Items waiting, read at scrape time
+    gauge QUEUE: queue_items;
+    /// HTTP request latency
+    #[buckets(0.01, 0.1, 1)]
+    histogram LATENCY: request_latency_seconds(endpoint);
+    /// Payload size, default buckets
+    histogram PAYLOAD: payload_size_bytes;
+    /// Response size
+    #[quantiles(0.5, 0.9, 0.99)]
+    summary RESPONSE_SIZE: response_size_bytes(endpoint);
+    /// Time spent waiting for a lock
+    summary LOCK_WAIT: lock_wait_seconds;
+    /// Version of the running build
+    info BUILD: build_info(version, revision);
+    /// Values from everywhere
+    #[max_series(3)]
+    counter EVENTS: events_total(source);
+    /// Messages by sender and subject, with any characters
+    counter MESSAGES: messages_total(sender, subject);
+}
+
+#[test]
+fn counter_operations() {
+    common::exporter();
+    let users = REQUESTS.labels("GET", "/users");
+    users.inc();
+    users.inc_by(4);
+    REQUESTS
+        .labels(String::from("POST"), Cow::Borrowed("/orders"))
+        .inc();
+    JOBS.inc_by(2);
+    assert_eq!(users.get(), 5);
+    let (text, _) = scrape();
+    assert_eq!(
+        family_text(&text, "requests_total"),
+        "# HELP requests_total Total HTTP requests\n\
+         # TYPE requests_total counter\n\
+         requests_total{method=\"GET\",endpoint=\"/users\"} 5\n\
+         requests_total{method=\"POST\",endpoint=\"/orders\"} 1\n"
+    );
+    assert_eq!(
+        family_text(&text, "jobs_total"),
+        "# HELP jobs_total Jobs done\n# TYPE jobs_total counter\njobs_total 2\n"
+    );
+}
+
+#[test]
+fn enum_families_show_every_combination_from_the_first_scrape() {
+    common::exporter();
+    let (text, _) = scrape();
+    assert_eq!(
+        family_text(&text, "outcomes_total"),
+        "# HELP outcomes_total Requests by method and outcome, shown at zero from the start\n\
+         # TYPE outcomes_total counter\n\
+         outcomes_total{method=\"GET\",outcome=\"error\"} 0\n\
+         outcomes_total{method=\"GET\",outcome=\"ok\"} 0\n\
+         outcomes_total{method=\"POST\",outcome=\"error\"} 0\n\
+         outcomes_total{method=\"POST\",outcome=\"ok\"} 0\n"
+    );
+    OUTCOMES.labels(Method::Post, Outcome::Error).inc();
+    let (text, _) = scrape();
+    assert!(
+        text.contains("outcomes_total{method=\"POST\",outcome=\"error\"} 1\n"),
+        "{text}"
+    );
+    let _ = Method::Get;
+    let _ = Outcome::Ok;
+}
+
+#[test]
+fn gauge_operations() {
+    common::exporter();
+    DB_POOL_USED.inc();
+    DB_POOL_USED.inc();
+    DB_POOL_USED.dec();
+    DB_POOL_USED.add(2.5);
+    DB_POOL_USED.sub(0.25);
+    let kitchen = TEMPERATURE.labels("kitchen");
+    kitchen.set(21.5);
+    kitchen.set(-3.0);
+    let (text, _) = scrape();
+    assert_eq!(
+        family_text(&text, "db_pool_connections_used"),
+        "# HELP db_pool_connections_used Database connections in use\n\
+         # TYPE db_pool_connections_used gauge\n\
+         db_pool_connections_used 3.25\n"
+    );
+    assert!(
+        text.contains("room_temperature_celsius{room=\"kitchen\"} -3\n"),
+        "{text}"
+    );
+
+    LAST_RUN.set_to_current_time();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let (_, parsed) = scrape();
+    let last_run = parsed.value("last_run_timestamp_seconds", &[]).unwrap();
+    assert!((now - last_run).abs() < 5.0, "{last_run} vs {now}");
+}
+
+#[test]
+fn an_in_progress_guard_comes_back_down_after_a_panic() {
+    common::exporter();
+    let in_progress = || scrape().1.value("requests_in_progress", &[]).unwrap();
+    {
+        let _first = IN_PROGRESS.track_inprogress();
+        let _second = IN_PROGRESS.track_inprogress();
+        assert_eq!(in_progress(), 2.0);
+    }
+    let panicked = std::panic::catch_unwind(|| {
+        let _guard = IN_PROGRESS.track_inprogress();
+        panic!("the panic the test expects");
+    });
+    assert!(panicked.is_err());
+    assert_eq!(in_progress(), 0.0);
+}
+
+#[test]
+fn a_gauge_function_is_read_at_each_scrape() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static WAITING: AtomicU32 = AtomicU32::new(3);
+    common::exporter();
+    QUEUE.set_function(|| f64::from(WAITING.load(Ordering::Relaxed)));
+    assert!(scrape().0.contains("\nqueue_items 3\n"));
+    WAITING.store(11, Ordering::Relaxed);
+    assert!(scrape().0.contains("\nqueue_items 11\n"));
+}
+
+#[test]
+fn histogram_operations() {
+    common::exporter();
+    let users = LATENCY.labels("/users");
+    users.observe(0.005);
+    users.observe(0.01); // `le` is inclusive
+    users.observe(0.5);
+    users.observe(7.0);
+    let rows = users.time(|| 3);
+    assert_eq!(rows, 3);
+    {
+        let _timer = users.start_timer();
+    }
+    let recorded = users.start_timer().observe_duration();
+    assert!(recorded < 0.01, "{recorded}");
+    users.start_timer().discard();
+    let (text, parsed) = scrape();
+    let block = family_text(&text, "request_latency_seconds");
+    let expected_head = "# HELP request_latency_seconds HTTP request latency\n\
+         # TYPE request_latency_seconds histogram\n\
+         request_latency_seconds_bucket{endpoint=\"/users\",le=\"0.01\"} 5\n\
+         request_latency_seconds_bucket{endpoint=\"/users\",le=\"0.1\"} 5\n\
+         request_latency_seconds_bucket{endpoint=\"/users\",le=\"1\"} 6\n\
+         request_latency_seconds_bucket{endpoint=\"/users\",le=\"+Inf\"} 7\n\
+         request_latency_seconds_sum{endpoint=\"/users\"} ";
+    assert!(block.starts_with(expected_head), "{block}");
+    assert!(
+        block.ends_with("request_latency_seconds_count{endpoint=\"/users\"} 7\n"),
+        "{block}"
+    );
+    let sum = parsed
+        .value("request_latency_seconds_sum", &[("endpoint", "/users")])
+        .unwrap();
+    assert!((7.515..7.6).contains(&sum), "{sum}");
+}
+
+#[test]
+fn unlabelled_metrics_show_at_zero_from_the_first_scrape() {
+    common::exporter();
+    let (text, _) = scrape();
+    let mut expected = String::from(
+        "# HELP payload_size_bytes Payload size, default buckets\n# TYPE payload_size_bytes histogram\n",
+    );
+    for le in [
+        "0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1", "2.5", "5",
+        "7.5", "10", "+Inf",
+    ] {
+        expected.push_str(&format!("payload_size_bytes_bucket{{le=\"{le}\"}} 0\n"));
+    }
+    expected.push_str("payload_size_bytes_sum 0\npayload_size_bytes_count 0\n");
+    assert_eq!(family_text(&text, "payload_size_bytes"), expected);
+    assert_eq!(
+        family_text(&text, "lock_wait_seconds"),
+        "# HELP lock_wait_seconds Time spent waiting for a lock\n\
+         # TYPE lock_wait_seconds summary\n\
+         lock_wait_seconds{quantile=\"0.5\"} NaN\n\
+         lock_wait_seconds{quantile=\"0.9\"} NaN\n\
+         lock_wait_seconds{quantile=\"0.99\"} NaN\n\
+         lock_wait_seconds_sum 0\n\
+         lock_wait_seconds_count 0\n"
+    );
+}
+
+#[test]
+fn summary_quantiles_of_a_known_distribution_are_right() {
+    common::exporter();
+    let home = RESPONSE_SIZE.labels("/");
+    // In order, then one scrape: the exporter's own summary keeps only the last 40 samples of
+    // this (its p50 comes out near 980).
+    for size in 1..=1000 {
+        home.observe(f64::from(size));
+    }
+    let (text, parsed) = scrape();
+    for (q, expected) in [("0.5", 500.0), ("0.9", 900.0), ("0.99", 990.0)] {
+        let value = parsed
+            .value("response_size_bytes", &[("endpoint", "/"), ("quantile", q)])
+            .unwrap();
+        assert!(
+            (value - expected).abs() <= expected * 0.01,
+            "p{q} = {value}, expected about {expected}"
+        );
+    }
+    assert!(
+        text.contains("response_size_bytes_sum{endpoint=\"/\"} 500500\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("response_size_bytes_count{endpoint=\"/\"} 1000\n"),
+        "{text}"
+    );
+    let timed = home.time(|| 1);
+    assert_eq!(timed, 1);
+    assert_eq!(home.count(), 1001);
+}
+
+#[test]
+fn info_shows_its_labels_at_one() {
+    common::exporter();
+    BUILD.set("1.2.3", "abc123");
+    let (text, _) = scrape();
+    assert_eq!(
+        family_text(&text, "build_info"),
+        "# HELP build_info Version of the running build\n\
+         # TYPE build_info gauge\n\
+         build_info{version=\"1.2.3\",revision=\"abc123\"} 1\n"
+    );
+}
+
+#[test]
+fn label_sets_past_the_limit_share_one_overflow_series() {
+    common::exporter();
+    for index in 0..10_000 {
+        EVENTS.labels(format!("hostile-{index}")).inc();
+    }
+    let (text, parsed) = scrape();
+    let series: Vec<_> = parsed
+        .samples()
+        .filter(|sample| sample.name == "events_total")
+        .collect();
+    assert_eq!(
+        series.len(),
+        4,
+        "3 label sets and the overflow series: {text}"
+    );
+    assert_eq!(
+        parsed.value("events_total", &[("source", "__overflow__")]),
+        Some(9_997.0)
+    );
+    assert_eq!(
+        parsed.value(
+            "track_metrics_cardinality_overflow_total",
+            &[("metric", "events_total")]
+        ),
+        Some(9_997.0)
+    );
+    // A label set admitted before the limit keeps its own series.
+    EVENTS.labels("hostile-0").inc();
+    assert_eq!(
+        scrape().1.value("events_total", &[("source", "hostile-0")]),
+        Some(2.0)
+    );
+}
+
+#[test]
+fn many_threads_on_shared_series_lose_nothing() {
+    common::exporter();
+    metrics! {
+        /// Increments from many threads
+        counter CONCURRENT: concurrent_increments_total(worker_group);
+        /// Observations from many threads
+        #[buckets(1, 2)]
+        histogram CONCURRENT_SIZES: concurrent_sizes_bytes(worker_group);
+    }
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 20_000;
+    std::thread::scope(|scope| {
+        for thread in 0..THREADS {
+            scope.spawn(move || {
+                let group = if thread % 2 == 0 { "even" } else { "odd" };
+                for _ in 0..PER_THREAD {
+                    CONCURRENT.labels(group).inc();
+                    CONCURRENT_SIZES.labels(group).observe(1.5);
+                }
+            });
+        }
+    });
+    let (_, parsed) = scrape();
+    let each = (THREADS / 2 * PER_THREAD) as f64;
+    for group in ["even", "odd"] {
+        assert_eq!(
+            parsed.value("concurrent_increments_total", &[("worker_group", group)]),
+            Some(each)
+        );
+        let le = [("worker_group", group), ("le", "2")];
+        assert_eq!(
+            parsed.value("concurrent_sizes_bytes_bucket", &le),
+            Some(each)
+        );
+        assert_eq!(
+            parsed.value("concurrent_sizes_bytes_sum", &[("worker_group", group)]),
+            Some(each * 1.5)
+        );
+    }
+}
+
+#[test]
+fn label_values_with_escapes_round_trip() {
+    common::exporter();
+    let tricky = ["C:\\dir\\", "say \"hi\"", "two\nlines", "\u{FDD0}", "日本"];
+    for value in tricky {
+        MESSAGES.labels(value, value).inc();
+    }
+    let (text, parsed) = scrape();
+    for value in tricky {
+        assert_eq!(
+            parsed.value("messages_total", &[("sender", value), ("subject", value)]),
+            Some(1.0),
+            "{value:?}"
+        );
+    }
+    common::assert_promtool_accepts(&text);
+}
+
+#[test]
+fn the_facade_cannot_take_a_declared_name() {
+    common::exporter();
+    metrics::counter!("jobs_total", "via" => "facade").increment(100);
+    let (text, _) = scrape();
+    assert!(!text.contains("via=\"facade\""), "{text}");
+    assert_eq!(text.matches("# TYPE jobs_total ").count(), 1, "{text}");
+}
+
+#[test]
+fn the_whole_scrape_passes_promtool() {
+    common::exporter();
+    // The other tests of this binary fill the families while this one runs.
+    std::thread::sleep(Duration::from_millis(50));
+    let (text, _) = scrape();
+    common::assert_promtool_accepts(&text);
+}
