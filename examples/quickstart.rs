@@ -1,5 +1,6 @@
-//! The tutorial's program in Rust: request metrics, a database gauge, and `#[track_metrics]` on
-//! the slow functions, served at <http://127.0.0.1:9000/metrics> (or `TRACK_METRICS_ADDR`).
+//! The tutorial's program in Rust: request metrics and database gauges declared with
+//! `metrics!`, and `#[track_metrics]` on the slow functions, served at
+//! <http://127.0.0.1:9000/metrics> (or `TRACK_METRICS_ADDR`).
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -12,18 +13,30 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use track_metrics::track_metrics;
+use track_metrics::{metrics, track_metrics};
+
+// The tutorial's module-level metrics, checked at compile time.
+metrics! {
+    /// Total HTTP requests
+    counter REQUESTS: requests_total(method, endpoint);
+    /// HTTP request latency
+    histogram REQUEST_DURATION: request_duration_seconds(endpoint);
+    /// Number of active database connections
+    gauge ACTIVE_CONNECTIONS: active_connections;
+    /// Database connections in use
+    gauge DB_POOL_USED: db_pool_connections_used;
+}
 
 /// The tutorial's `handle_request`: counts the request, times it, updates the connection gauge.
 fn handle_request(method: &'static str, endpoint: &'static str) -> usize {
-    metrics::counter!("requests_total", "method" => method, "endpoint" => endpoint).increment(1);
-    let start = Instant::now();
-    metrics::gauge!("active_connections").set(get_db_connection_count());
+    REQUESTS.labels(method, endpoint).inc();
+    // Python's `with request_duration.labels(endpoint=endpoint).time():`
+    let _timer = REQUEST_DURATION.labels(endpoint).start_timer();
+    ACTIVE_CONNECTIONS.set(get_db_connection_count());
     let rows = query_database("SELECT * FROM users");
     thread::sleep(Duration::from_millis(100)); // Simulate work
-    metrics::histogram!("request_duration_seconds", "endpoint" => endpoint).record(start.elapsed());
     rows
 }
 
@@ -40,43 +53,17 @@ fn slow_operation() -> &'static str {
 }
 
 /// The tutorial's `query_database`, with its own metric names and buckets, and the pool gauge
-/// going up for the duration of the query.
+/// up for the duration of the query.
 #[track_metrics(
     calls = "db_queries_total",
     duration = "db_query_duration_seconds",
     buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]
 )]
 fn query_database(sql: &str) -> usize {
-    let _connection = PoolConnection::acquire();
+    // One connection in use until the query returns, even if it panics.
+    let _connection = DB_POOL_USED.track_inprogress();
     thread::sleep(Duration::from_millis(3 + (sql.len() % 7) as u64));
     sql.len()
-}
-
-/// One connection of the pool in use: `db_pool_connections_used` counts it until it is dropped,
-/// even if the query panics.
-struct PoolConnection;
-
-impl PoolConnection {
-    fn acquire() -> Self {
-        metrics::gauge!("db_pool_connections_used").increment(1.0);
-        PoolConnection
-    }
-}
-
-impl Drop for PoolConnection {
-    fn drop(&mut self) {
-        metrics::gauge!("db_pool_connections_used").decrement(1.0);
-    }
-}
-
-fn describe_metrics() {
-    metrics::describe_counter!("requests_total", "Total HTTP requests");
-    metrics::describe_histogram!("request_duration_seconds", "HTTP request latency");
-    metrics::describe_gauge!(
-        "active_connections",
-        "Number of active database connections"
-    );
-    metrics::describe_gauge!("db_pool_connections_used", "Database connections in use");
 }
 
 fn main() -> ExitCode {
@@ -87,9 +74,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    describe_metrics();
-    metrics::gauge!("db_pool_connections_used").set(0.0);
-
     let url = exporter.url().expect("install() listens by default");
     println!("Serving metrics at {url}");
     println!("See them with: curl {url}");

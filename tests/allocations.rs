@@ -31,12 +31,19 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn install() {
-    track_metrics::Exporter::builder()
-        .without_listener()
-        .upkeep_interval(Duration::from_millis(3600000))
-        .install()
-        .unwrap();
+/// Installs once for the binary, and makes the tests take turns: the counters are global.
+fn install() -> std::sync::MutexGuard<'static, ()> {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONCE.call_once(|| {
+        track_metrics::Exporter::builder()
+            .without_listener()
+            .upkeep_interval(Duration::from_secs(3600))
+            .install()
+            .unwrap();
+    });
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[track_metrics]
@@ -46,7 +53,7 @@ fn hot(value: u64) -> u64 {
 
 #[test]
 fn a_call_allocates_nothing_but_the_exporters_sample_blocks() {
-    install();
+    let _turn = install();
     for i in 0..1_000 {
         std::hint::black_box(hot(i));
     }
@@ -61,5 +68,55 @@ fn a_call_allocates_nothing_but_the_exporters_sample_blocks() {
     assert!(
         allocations <= CALLS / 64 + 1,
         "{allocations} allocations for {CALLS} calls"
+    );
+}
+
+#[derive(Clone, Copy, track_metrics::LabelValue)]
+enum Method {
+    Get,
+    Post,
+}
+
+track_metrics::metrics! {
+    /// Jobs done
+    counter JOBS: jobs_total;
+    /// Items waiting
+    gauge QUEUE: queue_items;
+    /// Job latency
+    histogram LATENCY: job_latency_seconds;
+    /// Requests by method and endpoint
+    counter REQUESTS: requests_total(method: Method, endpoint);
+    /// Request latency by endpoint
+    histogram REQUEST_LATENCY: request_latency_seconds(endpoint);
+}
+
+#[test]
+fn declared_metrics_allocate_nothing_after_the_first_use_of_a_label_set() {
+    let _turn = install();
+    let mut round = |i: u64| {
+        JOBS.inc();
+        QUEUE.set(i as f64);
+        LATENCY.observe(0.01);
+        let method = if i % 2 == 0 {
+            Method::Get
+        } else {
+            Method::Post
+        };
+        REQUESTS.labels(method, "/users").inc();
+        REQUESTS.labels(method, "/orders").inc_by(2);
+        REQUEST_LATENCY.labels("/users").observe(0.2);
+    };
+    for i in 0..10 {
+        round(i);
+    }
+    const ROUNDS: u64 = 10_000;
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for i in 0..ROUNDS {
+        round(i);
+    }
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(
+        allocations, 0,
+        "{allocations} allocations in {ROUNDS} rounds of operations"
     );
 }

@@ -100,16 +100,25 @@ impl TrackRecorder {
 
 impl Recorder for TrackRecorder {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        if self.is_reserved(key.as_str()) {
+            return;
+        }
         self.inner
             .describe_counter(key, unit, encode_shared(description));
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        if self.is_reserved(key.as_str()) {
+            return;
+        }
         self.inner
             .describe_gauge(key, unit, encode_shared(description));
     }
 
     fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        if self.is_reserved(key.as_str()) {
+            return;
+        }
         self.inner
             .describe_histogram(key, unit, encode_shared(description));
     }
