@@ -93,7 +93,7 @@ track_metrics::metrics! {
 #[test]
 fn declared_metrics_allocate_nothing_after_the_first_use_of_a_label_set() {
     let _turn = install();
-    let mut round = |i: u64| {
+    let round = |i: u64| {
         JOBS.inc();
         QUEUE.set(i as f64);
         LATENCY.observe(0.01);
