@@ -278,9 +278,28 @@ fn info_shows_its_labels_at_one() {
     );
 }
 
+/// Keeps the warnings the runtime logs, for assertions.
+struct Warnings(std::sync::Mutex<Vec<String>>);
+
+impl log::Log for Warnings {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        self.0.lock().unwrap().push(record.args().to_string());
+    }
+
+    fn flush(&self) {}
+}
+
+static WARNINGS: Warnings = Warnings(std::sync::Mutex::new(Vec::new()));
+
 #[test]
 fn label_sets_past_the_limit_share_one_overflow_series() {
     common::exporter();
+    log::set_logger(&WARNINGS).unwrap();
+    log::set_max_level(log::LevelFilter::Warn);
     for index in 0..10_000 {
         EVENTS.labels(format!("hostile-{index}")).inc();
     }
