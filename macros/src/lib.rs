@@ -4,6 +4,7 @@
 //! the code they generate names only `::track_metrics::__private`, so this crate alone is of no
 //! use.
 
+mod error_type;
 mod errors;
 mod label_value;
 mod metrics;
@@ -29,4 +30,10 @@ pub fn metrics(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(LabelValue, attributes(label))]
 pub fn label_value(input: TokenStream) -> TokenStream {
     label_value::derive(input.into()).into()
+}
+
+/// See `track_metrics::ErrorType` for the documentation.
+#[proc_macro_derive(ErrorType, attributes(error_type))]
+pub fn error_type(input: TokenStream) -> TokenStream {
+    error_type::derive(input.into()).into()
 }

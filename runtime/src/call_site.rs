@@ -6,9 +6,9 @@
 //! registry lookup, no hashing, no allocation. Before `install()` a call records nothing and
 //! caches nothing, so the handles never point to a recorder that is not the installed one.
 
-use std::sync::OnceLock;
+use std::sync::{OnceLock, PoisonError, RwLock};
 
-use metrics::{Counter, Histogram};
+use metrics::{Counter, Gauge, Histogram};
 use quanta::Instant;
 
 use crate::exporter;
@@ -32,6 +32,12 @@ pub struct SiteInfo {
     pub calls: &'static str,
     /// Name of the duration histogram.
     pub duration: &'static str,
+    /// Name of the error counter.
+    pub errors: &'static str,
+    /// Name of the in-flight gauge.
+    pub in_flight: &'static str,
+    /// Whether the attribute asked for the in-flight gauge (the builder can ask for all).
+    pub track_in_flight: bool,
     /// Constant labels after `function` and `module`.
     pub labels: &'static [(&'static str, &'static str)],
     /// Bucket bounds of the duration family; empty for the family's default.
@@ -49,6 +55,34 @@ impl SiteInfo {
 pub(crate) struct SiteHandles {
     pub(crate) calls: Counter,
     pub(crate) duration: Histogram,
+    pub(crate) in_flight: Option<Gauge>,
+    /// One counter per error type seen, registered at its first error: the set of error types
+    /// of a function is fixed by its code, so this stays small.
+    pub(crate) errors: RwLock<Vec<(&'static str, Counter)>>,
+    pub(crate) info: &'static SiteInfo,
+}
+
+impl SiteHandles {
+    #[cold]
+    fn record_error(&self, error_type: &'static str) {
+        let known = self.errors.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, counter)) = known.iter().find(|(known, _)| *known == error_type) {
+            counter.increment(1);
+            return;
+        }
+        drop(known);
+        let mut errors = self.errors.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, counter)) = errors.iter().find(|(known, _)| *known == error_type) {
+            counter.increment(1);
+            return;
+        }
+        let counter = match exporter::installed() {
+            Some(installed) => installed.error_counter(self.info, error_type),
+            None => Counter::noop(),
+        };
+        counter.increment(1);
+        errors.push((error_type, counter));
+    }
 }
 
 /// One instrumented function.
@@ -71,7 +105,7 @@ impl CallSite {
     }
 
     /// Registers the site's series with the installed recorder, once.
-    pub(crate) fn register(&self, recorder: &exporter::Installed) -> &SiteHandles {
+    pub(crate) fn register(&'static self, recorder: &exporter::Installed) -> &'static SiteHandles {
         self.handles
             .get_or_init(|| recorder.site_handles(&self.info))
     }
@@ -92,7 +126,10 @@ impl CallSite {
     fn enter_uncached(&'static self) -> CallGuard {
         match exporter::installed() {
             Some(installed) => CallGuard::start(self.register(installed)),
-            None => CallGuard { active: None },
+            None => CallGuard {
+                active: None,
+                completed: false,
+            },
         }
     }
 }
@@ -101,17 +138,32 @@ impl CallSite {
 ///
 /// Dropping happens when the body returns, when `?` returns early, while a panic unwinds, and
 /// when an `async fn` future is dropped before it completes: every one of them is a call that
-/// took time.
+/// took time. A call that did not reach [`CallGuard::finish`] is an error: `panic` while
+/// unwinding, `cancelled` otherwise (an `async fn` future dropped before completion).
 pub struct CallGuard {
     active: Option<(&'static SiteHandles, Instant)>,
+    completed: bool,
 }
 
 impl CallGuard {
     #[inline]
     fn start(handles: &'static SiteHandles) -> Self {
         handles.calls.increment(1);
+        if let Some(in_flight) = &handles.in_flight {
+            in_flight.increment(1.0);
+        }
         CallGuard {
             active: Some((handles, Instant::now())),
+            completed: false,
+        }
+    }
+
+    /// The body returned, with an `Err` of this type or not.
+    #[inline]
+    pub fn finish(&mut self, error_type: Option<&'static str>) {
+        self.completed = true;
+        if let (Some(error_type), Some((handles, _))) = (error_type, &self.active) {
+            handles.record_error(error_type);
         }
     }
 }
@@ -121,6 +173,16 @@ impl Drop for CallGuard {
     fn drop(&mut self) {
         if let Some((handles, start)) = &self.active {
             handles.duration.record(start.elapsed().as_secs_f64());
+            if !self.completed {
+                handles.record_error(if std::thread::panicking() {
+                    "panic"
+                } else {
+                    "cancelled"
+                });
+            }
+            if let Some(in_flight) = &handles.in_flight {
+                in_flight.decrement(1.0);
+            }
         }
     }
 }

@@ -32,6 +32,8 @@ pub const ADDR_VARIABLE: &str = "TRACK_METRICS_ADDR";
 
 const CALLS_HELP: &str = "Total function calls";
 const DURATION_HELP: &str = "Function execution time";
+const ERRORS_HELP: &str = "Total function errors by type";
+const IN_FLIGHT_HELP: &str = "Function calls in progress";
 
 /// Labels `#[track_metrics]` puts on every series.
 const AUTOMATIC_LABELS: [&str; 2] = ["function", "module"];
@@ -54,6 +56,17 @@ pub(crate) struct Installed {
     /// Bucket layouts by family name, from the builder and the declarations.
     family_buckets: HashMap<String, Vec<f64>>,
     max_series: usize,
+    /// Every `#[track_metrics]` function keeps an in-flight gauge.
+    in_flight: bool,
+}
+
+/// `function`, `module`, then the constant labels of a site.
+fn site_labels(info: &'static SiteInfo) -> Vec<Label> {
+    [("function", info.function), ("module", info.module)]
+        .iter()
+        .chain(info.labels)
+        .map(|&(key, value)| Label::from_static_parts(key, value))
+        .collect()
 }
 
 /// The bucket bounds of a declared histogram: its own, else the builder's for its name, else
@@ -83,19 +96,35 @@ pub(crate) fn max_series(descriptor: &Descriptor) -> usize {
 }
 
 impl Installed {
-    pub(crate) fn site_handles(&self, info: &SiteInfo) -> SiteHandles {
+    pub(crate) fn site_handles(&self, info: &'static SiteInfo) -> SiteHandles {
         let metadata = Metadata::new(info.module, Level::INFO, Some(info.module));
-        let labels: Vec<Label> = [("function", info.function), ("module", info.module)]
-            .iter()
-            .chain(info.labels)
-            .map(|&(key, value)| Label::from_static_parts(key, value))
-            .collect();
+        let labels = site_labels(info);
         let calls = Key::from_parts(info.calls, labels.clone());
-        let duration = Key::from_parts(info.duration, labels);
+        let duration = Key::from_parts(info.duration, labels.clone());
+        let in_flight = (info.track_in_flight || self.in_flight).then(|| {
+            self.recorder
+                .register_gauge(&Key::from_parts(info.in_flight, labels), &metadata)
+        });
         SiteHandles {
             calls: self.recorder.register_counter(&calls, &metadata),
             duration: self.recorder.register_histogram(&duration, &metadata),
+            in_flight,
+            errors: std::sync::RwLock::new(Vec::new()),
+            info,
         }
+    }
+
+    /// The error counter of one site and error type.
+    pub(crate) fn error_counter(
+        &self,
+        info: &'static SiteInfo,
+        error_type: &'static str,
+    ) -> metrics::Counter {
+        let metadata = Metadata::new(info.module, Level::INFO, Some(info.module));
+        let mut labels = site_labels(info);
+        labels.push(Label::from_static_parts("error_type", error_type));
+        self.recorder
+            .register_counter(&Key::from_parts(info.errors, labels), &metadata)
     }
 
     pub(crate) fn render(&self) -> String {
@@ -185,6 +214,7 @@ pub struct ExporterBuilder {
     default_buckets: Vec<f64>,
     metric_buckets: Vec<(String, Vec<f64>)>,
     max_series: usize,
+    in_flight: bool,
     upkeep_interval: Duration,
 }
 
@@ -208,6 +238,7 @@ impl ExporterBuilder {
             default_buckets: DEFAULT_BUCKETS.to_vec(),
             metric_buckets: Vec::new(),
             max_series: DEFAULT_MAX_SERIES,
+            in_flight: false,
             upkeep_interval: Duration::from_secs(5),
         }
     }
@@ -260,6 +291,13 @@ impl ExporterBuilder {
         self
     }
 
+    /// Gives every `#[track_metrics]` function the in-flight gauge
+    /// (`function_calls_in_flight`), as `#[track_metrics(in_flight)]` does for one.
+    pub fn in_flight(mut self, enabled: bool) -> Self {
+        self.in_flight = enabled;
+        self
+    }
+
     /// How often histogram samples are folded into their buckets when nobody scrapes, which
     /// bounds their memory; 5 seconds by default.
     pub fn upkeep_interval(mut self, interval: Duration) -> Self {
@@ -306,6 +344,7 @@ impl ExporterBuilder {
             default_buckets: self.default_buckets.clone(),
             family_buckets: buckets.into_iter().collect(),
             max_series: self.max_series,
+            in_flight: self.in_flight,
         });
         sites.describe_and_register(installed);
         started.run();
@@ -459,6 +498,16 @@ impl Sites {
     /// Gives every family its HELP and every site its handles, so all show with zero counts.
     fn describe_and_register(&self, installed: &Installed) {
         for info in &self.infos {
+            installed.recorder.describe_counter(
+                KeyName::from_const_str(info.errors),
+                None,
+                SharedString::const_str(ERRORS_HELP),
+            );
+            installed.recorder.describe_gauge(
+                KeyName::from_const_str(info.in_flight),
+                None,
+                SharedString::const_str(IN_FLIGHT_HELP),
+            );
             installed.recorder.describe_counter(
                 KeyName::from_const_str(info.calls),
                 None,

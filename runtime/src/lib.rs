@@ -49,6 +49,7 @@ mod exporter;
 mod exposition;
 mod family;
 mod labels;
+mod outcome;
 mod recorder;
 mod self_metrics;
 mod series;
@@ -70,6 +71,7 @@ pub use exporter::{DEFAULT_BUCKETS, Exporter, ExporterBuilder};
 pub use exposition::CONTENT_TYPE;
 pub use family::{DEFAULT_MAX_SERIES, OVERFLOW_LABEL_VALUE};
 pub use labels::{LabelEnum, LabelValue};
+pub use outcome::ErrorType;
 pub use series::{Counter, Gauge, Histogram, InProgress, Observe, Summary, Timer};
 
 /// Counts the calls of a function and times them, into Prometheus metrics.
@@ -225,6 +227,19 @@ pub use track_metrics_macros::metrics;
 /// }
 /// ```
 pub use track_metrics_macros::LabelValue;
+
+/// Derives [`ErrorType`](trait@ErrorType) for an error enum: each variant's `error_type` label
+/// is its name, or the string of its `#[error_type = "..."]`. Variants may have fields.
+///
+/// ```
+/// #[derive(Debug, track_metrics::ErrorType)]
+/// enum FetchError {
+///     NotFound,
+///     #[error_type = "timeout"]
+///     TimedOut { after_ms: u64 },
+/// }
+/// ```
+pub use track_metrics_macros::ErrorType;
 
 /// Installs the exporter with its defaults: the global `metrics` recorder, and the endpoint on
 /// `TRACK_METRICS_ADDR` or `127.0.0.1:9000`.

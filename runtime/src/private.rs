@@ -2,11 +2,21 @@
 //! release, and nothing here is meant to be named by hand.
 
 pub use core::ops::Deref;
-pub use core::{file, line, module_path};
+pub use core::{concat, file, line, module_path};
 
 pub use linkme;
 
 pub use crate::call_site::{CALL_SITES, CallGuard, CallSite, SiteInfo};
 pub use crate::family::{Collect, Descriptor, FAMILIES, Family, InfoMetric, Kind, Metric};
 pub use crate::labels::{LabelEnum, LabelValue};
+pub use crate::outcome::{
+    ClassifyAsSuccess, ClassifyByErrorType, ClassifyByTypeName, ErrorType, Outcome,
+};
+
+/// Runs an instrumented body as a closure that is `FnOnce` by its bound, so that the body may
+/// move out of its captures and return borrows of them, as the function itself could.
+#[inline(always)]
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
 pub use crate::series::{Counter, Gauge, Histogram, Series, Summary};

@@ -1,4 +1,5 @@
-//! `#[track_metrics]`: parse the options and the function, validate them, expand.
+//! `#[track_metrics]`: parse the options and the function or `impl` block, validate them,
+//! expand.
 //!
 //! Every phase has its own file; this one only chains them and decides what to emit when a phase
 //! fails: the `compile_error!` plus the user's item unchanged, so that one mistake does not turn
@@ -10,23 +11,112 @@ mod parse;
 mod validate;
 
 use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::{ImplItem, ItemImpl};
 
+use crate::errors::Errors;
 use options::Options;
-use quote::ToTokens;
+use parse::{InstrumentedFn, Target};
+use validate::Place;
 
 pub fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
-    let parsed = Options::parse(args).and_then(|options| {
-        let function = parse::parse_item(item.clone())?;
-        validate::validate(&options, &function)?;
-        Ok((options, function))
-    });
-    match parsed {
-        Ok((options, function)) => expand::expand(&options, &function),
+    let expanded =
+        Options::parse(args).and_then(|options| match parse::parse_item(item.clone())? {
+            Target::Function(function) => {
+                let mut errors = Errors::default();
+                validate::validate_options(&mut errors, &options, Place::Function);
+                validate::validate_function(&mut errors, &function);
+                errors.finish()?;
+                Ok(expand::function(&options, &function, None))
+            }
+            Target::Impl(block) => instrument_impl(&options, block),
+        });
+    match expanded {
+        Ok(tokens) => tokens,
         Err(error) => {
             let mut tokens = error.into_compile_error();
             item.to_tokens(&mut tokens);
             tokens
         }
+    }
+}
+
+/// Instruments every method of an `impl` block, each with the block's options under its own,
+/// as `function="Type::method"`; `#[track_metrics(skip)]` leaves a method alone. Other items
+/// are left as they are.
+fn instrument_impl(block_options: &Options, mut block: ItemImpl) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    validate::validate_options(&mut errors, block_options, Place::ImplBlock);
+    let type_label = expand::type_label(&block.self_ty);
+    let mut items = Vec::new();
+    for item in std::mem::take(&mut block.items) {
+        let ImplItem::Fn(mut method) = item else {
+            items.push(item.into_token_stream());
+            continue;
+        };
+        let own = match own_options(&mut method.attrs) {
+            Ok(own) => own,
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
+        };
+        validate::validate_options(&mut errors, &own, Place::Method);
+        if own.skip.is_some() {
+            items.push(method.into_token_stream());
+            continue;
+        }
+        let options = own.merged_onto(block_options);
+        validate::validate_options(&mut errors, &options, Place::Method);
+        let function = InstrumentedFn::from_method(method);
+        validate::validate_function(&mut errors, &function);
+        items.push(expand::function(&options, &function, Some(&type_label)));
+    }
+    errors.finish()?;
+    let ItemImpl {
+        attrs,
+        defaultness,
+        unsafety,
+        impl_token,
+        generics,
+        trait_,
+        self_ty,
+        ..
+    } = block;
+    let where_clause = &generics.where_clause;
+    let trait_ = trait_.map(|(bang, path, for_token)| quote!(#bang #path #for_token));
+    Ok(quote! {
+        #(#attrs)*
+        #defaultness #unsafety #impl_token #generics #trait_ #self_ty #where_clause {
+            #(#items)*
+        }
+    })
+}
+
+/// Takes the method's own `#[track_metrics(...)]` off it and parses it.
+fn own_options(attrs: &mut Vec<syn::Attribute>) -> syn::Result<Options> {
+    let is_ours = |attr: &syn::Attribute| {
+        attr.path()
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "track_metrics")
+    };
+    let ours: Vec<syn::Attribute> = attrs.iter().filter(|attr| is_ours(attr)).cloned().collect();
+    attrs.retain(|attr| !is_ours(attr));
+    match ours.as_slice() {
+        [] => Ok(Options::default()),
+        [attr] => match &attr.meta {
+            syn::Meta::Path(_) => Ok(Options::default()),
+            syn::Meta::List(list) => Options::parse(list.tokens.clone()),
+            syn::Meta::NameValue(meta) => Err(syn::Error::new_spanned(
+                meta,
+                "expected `#[track_metrics(...)]`",
+            )),
+        },
+        [_, second, ..] => Err(syn::Error::new_spanned(
+            second,
+            "`#[track_metrics]` is given twice on this method",
+        )),
     }
 }
 

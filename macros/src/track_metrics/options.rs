@@ -7,7 +7,8 @@ use syn::meta::ParseNestedMeta;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, bracketed, parenthesized};
 
-const KEYS: &str = "`name`, `calls`, `duration`, `labels` or `buckets`";
+const KEYS: &str = "`name`, `calls`, `duration`, `errors`, `in_flight`, `labels`, `buckets`, \
+                    `self_type`, `no_docs` or `skip`";
 
 /// Everything between the parentheses of `#[track_metrics(...)]`.
 #[derive(Default)]
@@ -22,13 +23,30 @@ pub struct Options {
     pub labels: Option<Labels>,
     /// Histogram bucket bounds of the duration family.
     pub buckets: Option<Buckets>,
+    /// The counter of errors by type; `function_errors_total` when absent.
+    pub errors: Option<LitStr>,
+    /// The in-flight gauge: `in_flight` alone for `function_calls_in_flight`, or its name.
+    pub in_flight: Option<InFlight>,
+    /// The type a method belongs to, for `function="Type::method"` outside an instrumented impl.
+    pub self_type: Option<LitStr>,
+    /// No generated `# Metrics` section in the function's documentation.
+    pub no_docs: Option<Span>,
+    /// Leaves a method of an instrumented `impl` block alone.
+    pub skip: Option<Span>,
 }
 
+#[derive(Clone)]
+pub struct InFlight {
+    pub name: Option<LitStr>,
+}
+
+#[derive(Clone)]
 pub struct Labels {
     pub keyword: Span,
     pub pairs: Vec<(Ident, LitStr)>,
 }
 
+#[derive(Clone)]
 pub struct Buckets {
     pub brackets: Span,
     pub bounds: Vec<(f64, Span)>,
@@ -53,6 +71,18 @@ impl Options {
             "duration" => set_once(&mut self.duration, string_value(meta)?),
             "labels" => set_once(&mut self.labels, parse_labels(meta, key.span())?),
             "buckets" => set_once(&mut self.buckets, parse_buckets(meta)?),
+            "errors" => set_once(&mut self.errors, string_value(meta)?),
+            "in_flight" => {
+                let name = if meta.input.peek(Token![=]) {
+                    Some(string_value(meta)?)
+                } else {
+                    None
+                };
+                set_once(&mut self.in_flight, InFlight { name })
+            }
+            "self_type" => set_once(&mut self.self_type, string_value(meta)?),
+            "no_docs" => set_once(&mut self.no_docs, key.span()),
+            "skip" => set_once(&mut self.skip, key.span()),
             _ => {
                 return Err(syn::Error::new(
                     key.span(),
@@ -67,6 +97,25 @@ impl Options {
             ));
         }
         Ok(())
+    }
+}
+
+impl Options {
+    /// The options of a method inside an instrumented `impl` block: the method's own, and the
+    /// block's where the method says nothing.
+    pub fn merged_onto(self, block: &Options) -> Options {
+        Options {
+            name: self.name,
+            calls: self.calls.or_else(|| block.calls.clone()),
+            duration: self.duration.or_else(|| block.duration.clone()),
+            labels: self.labels.or_else(|| block.labels.clone()),
+            buckets: self.buckets.or_else(|| block.buckets.clone()),
+            errors: self.errors.or_else(|| block.errors.clone()),
+            in_flight: self.in_flight.or_else(|| block.in_flight.clone()),
+            self_type: self.self_type,
+            no_docs: self.no_docs.or(block.no_docs),
+            skip: self.skip,
+        }
     }
 }
 

@@ -1,12 +1,20 @@
-//! The item under `#[track_metrics]`: a function whose body is kept as tokens.
+//! The item under `#[track_metrics]`: a function whose body is kept as tokens, or an `impl`
+//! block whose methods become such functions.
 //!
-//! The body is not parsed, so a body with a syntax error still reaches rustc as the user wrote it
-//! and the error is reported there, and every token keeps its span.
+//! A function's body is not parsed, so a body with a syntax error still reaches rustc as the
+//! user wrote it and the error is reported there, and every token keeps its span.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{Attribute, Item, Signature, Token, Visibility, braced};
+use syn::{AttrStyle, Attribute, ImplItemFn, Item, ItemImpl, Signature, Token, Visibility, braced};
+
+/// What the attribute is on.
+pub enum Target {
+    Function(InstrumentedFn),
+    Impl(ItemImpl),
+}
 
 pub struct InstrumentedFn {
     pub attrs: Vec<Attribute>,
@@ -44,19 +52,51 @@ impl Parse for InstrumentedFn {
     }
 }
 
-/// Parses the item, or explains what `#[track_metrics]` accepts when it is not a function.
-pub fn parse_item(item: TokenStream) -> syn::Result<InstrumentedFn> {
-    syn::parse2::<InstrumentedFn>(item.clone()).map_err(|fn_error| {
-        let Ok(item) = syn::parse2::<Item>(item) else {
-            return fn_error;
-        };
-        match item_kind(&item) {
-            Some(kind) => syn::Error::new(
-                item_keyword_span(&item),
-                format!("`#[track_metrics]` can only be applied to a function, not to {kind}"),
-            ),
-            None => fn_error,
+impl InstrumentedFn {
+    /// A method of an `impl` block, with its outer and inner attributes told apart.
+    pub fn from_method(method: ImplItemFn) -> Self {
+        let (inner_attrs, attrs) = method
+            .attrs
+            .into_iter()
+            .partition(|attr| matches!(attr.style, AttrStyle::Inner(_)));
+        let body_span = method.block.brace_token.span.join();
+        let mut body = TokenStream::new();
+        for stmt in &method.block.stmts {
+            stmt.to_tokens(&mut body);
         }
+        InstrumentedFn {
+            attrs,
+            vis: method.vis,
+            sig: method.sig,
+            inner_attrs,
+            body,
+            body_span,
+        }
+    }
+}
+
+/// Parses the item, or explains what `#[track_metrics]` accepts when it is neither a function
+/// nor an `impl` block.
+pub fn parse_item(item: TokenStream) -> syn::Result<Target> {
+    let fn_error = match syn::parse2::<InstrumentedFn>(item.clone()) {
+        Ok(function) => return Ok(Target::Function(function)),
+        Err(error) => error,
+    };
+    let Ok(item) = syn::parse2::<Item>(item) else {
+        return Err(fn_error);
+    };
+    if let Item::Impl(block) = item {
+        return Ok(Target::Impl(block));
+    }
+    Err(match item_kind(&item) {
+        Some(kind) => syn::Error::new(
+            item_keyword_span(&item),
+            format!(
+                "`#[track_metrics]` can only be applied to a function or an `impl` block, not to \
+                 {kind}"
+            ),
+        ),
+        None => fn_error,
     })
 }
 
@@ -67,7 +107,6 @@ fn item_kind(item: &Item) -> Option<&'static str> {
         Item::Enum(_) => "an enum",
         Item::ExternCrate(_) => "an `extern crate`",
         Item::ForeignMod(_) => "an `extern` block",
-        Item::Impl(_) => "an `impl` block: put it on each method",
         Item::Macro(_) => "a macro invocation",
         Item::Mod(_) => "a module",
         Item::Static(_) => "a `static` item",
@@ -87,7 +126,6 @@ fn item_keyword_span(item: &Item) -> Span {
     match item {
         Item::Const(item) => item.const_token.span,
         Item::Enum(item) => item.enum_token.span,
-        Item::Impl(item) => item.impl_token.span,
         Item::Mod(item) => item.mod_token.span,
         Item::Static(item) => item.static_token.span,
         Item::Struct(item) => item.struct_token.span,

@@ -19,11 +19,56 @@ fn plain_function() {
             #[inline]
             pub fn slow_operation() -> &'static str { sleep(); "done" }
         },
-        expect![[r#"
+        expect![[r##"
             /// Sleeps.
             #[inline]
+            ///
+            ///# Metrics
+            ///
+            ///Recorded by `#[track_metrics]` at every call:
+            #[doc = ::track_metrics::__private::concat!(
+                "- `", ::track_metrics::__private::concat!("function_calls_total", "{function=\"",
+                "slow_operation", "\",module=\"", ::track_metrics::__private::module_path!(), "\"}"),
+                "`: calls"
+            )]
+            ///- `function_duration_seconds`: duration in seconds, a histogram
+            ///- `function_errors_total{error_type}`: `Err` returns by type, panics and cancellations
+            ///
+            ///Queries:
+            ///```promql
+            #[doc = ::track_metrics::__private::concat!(
+                "# Request rate\n", ::track_metrics::__private::concat!("sum(rate(",
+                ::track_metrics::__private::concat!("function_calls_total", "{function=\"",
+                "slow_operation", "\",module=\"", ::track_metrics::__private::module_path!(), "\"}"),
+                "[5m]))")
+            )]
+            #[doc = ::track_metrics::__private::concat!(
+                "# Error ratio\n", ::track_metrics::__private::concat!("sum(rate(",
+                ::track_metrics::__private::concat!("function_errors_total", "{function=\"",
+                "slow_operation", "\",module=\"", ::track_metrics::__private::module_path!(), "\"}"),
+                "[5m]))"), " / ", ::track_metrics::__private::concat!("sum(rate(",
+                ::track_metrics::__private::concat!("function_calls_total", "{function=\"",
+                "slow_operation", "\",module=\"", ::track_metrics::__private::module_path!(), "\"}"),
+                "[5m]))")
+            )]
+            #[doc = ::track_metrics::__private::concat!(
+                "# p50 latency\n", ::track_metrics::__private::concat!("histogram_quantile(", "0.5",
+                ", sum by (le) (rate(",
+                ::track_metrics::__private::concat!("function_duration_seconds_bucket",
+                "{function=\"", "slow_operation", "\",module=\"",
+                ::track_metrics::__private::module_path!(), "\"}"), "[5m])))")
+            )]
+            #[doc = ::track_metrics::__private::concat!(
+                "# p99 latency\n", ::track_metrics::__private::concat!("histogram_quantile(", "0.99",
+                ", sum by (le) (rate(",
+                ::track_metrics::__private::concat!("function_duration_seconds_bucket",
+                "{function=\"", "slow_operation", "\",module=\"",
+                ::track_metrics::__private::module_path!(), "\"}"), "[5m])))")
+            )]
+            ///```
             pub fn slow_operation() -> &'static str {
-                let __track_metrics_guard = {
+                #[allow(unused_mut)]
+                let mut __track_metrics_guard = {
                     #[::track_metrics::__private::linkme::distributed_slice(
                         ::track_metrics::__private::CALL_SITES
                     )]
@@ -35,15 +80,31 @@ fn plain_function() {
                         line: ::track_metrics::__private::line!(),
                         calls: "function_calls_total",
                         duration: "function_duration_seconds",
+                        errors: "function_errors_total",
+                        in_flight: "function_calls_in_flight",
+                        track_in_flight: false,
                         labels: &[],
                         buckets: &[],
                     });
                     __TRACK_METRICS_CALL_SITE.enter()
                 };
-                sleep();
-                "done"
+                let __track_metrics_result: &'static str = ::track_metrics::__private::call_once(move ||
+                {
+                    sleep();
+                    "done"
+                });
+                __track_metrics_guard
+                    .finish({
+                        #[allow(unused_imports)]
+                        use ::track_metrics::__private::{
+                            ClassifyAsSuccess as _, ClassifyByErrorType as _, ClassifyByTypeName as _,
+                        };
+                        (&&&::track_metrics::__private::Outcome(&__track_metrics_result))
+                            .error_type()
+                    });
+                __track_metrics_result
             }
-        "#]],
+        "##]],
     );
 }
 
@@ -64,10 +125,53 @@ fn all_options_on_an_async_method() {
                 Ok(())
             }
         },
-        expect![[r#"
+        expect![[r##"
+            ///
+            ///# Metrics
+            ///
+            ///Recorded by `#[track_metrics]` at every call:
+            #[doc = ::track_metrics::__private::concat!(
+                "- `", ::track_metrics::__private::concat!("db_queries_total", "{function=\"",
+                "checkout", "\",module=\"", ::track_metrics::__private::module_path!(), "\"}"),
+                "`: calls"
+            )]
+            ///- `db_query_duration_seconds`: duration in seconds, a histogram
+            ///- `function_errors_total{error_type}`: `Err` returns by type, panics and cancellations
+            ///
+            ///Queries:
+            ///```promql
+            #[doc = ::track_metrics::__private::concat!(
+                "# Request rate\n", ::track_metrics::__private::concat!("sum(rate(",
+                ::track_metrics::__private::concat!("db_queries_total", "{function=\"", "checkout",
+                "\",module=\"", ::track_metrics::__private::module_path!(), "\"}"), "[5m]))")
+            )]
+            #[doc = ::track_metrics::__private::concat!(
+                "# Error ratio\n", ::track_metrics::__private::concat!("sum(rate(",
+                ::track_metrics::__private::concat!("function_errors_total", "{function=\"",
+                "checkout", "\",module=\"", ::track_metrics::__private::module_path!(), "\"}"),
+                "[5m]))"), " / ", ::track_metrics::__private::concat!("sum(rate(",
+                ::track_metrics::__private::concat!("db_queries_total", "{function=\"", "checkout",
+                "\",module=\"", ::track_metrics::__private::module_path!(), "\"}"), "[5m]))")
+            )]
+            #[doc = ::track_metrics::__private::concat!(
+                "# p50 latency\n", ::track_metrics::__private::concat!("histogram_quantile(", "0.5",
+                ", sum by (le) (rate(",
+                ::track_metrics::__private::concat!("db_query_duration_seconds_bucket",
+                "{function=\"", "checkout", "\",module=\"",
+                ::track_metrics::__private::module_path!(), "\"}"), "[5m])))")
+            )]
+            #[doc = ::track_metrics::__private::concat!(
+                "# p99 latency\n", ::track_metrics::__private::concat!("histogram_quantile(", "0.99",
+                ", sum by (le) (rate(",
+                ::track_metrics::__private::concat!("db_query_duration_seconds_bucket",
+                "{function=\"", "checkout", "\",module=\"",
+                ::track_metrics::__private::module_path!(), "\"}"), "[5m])))")
+            )]
+            ///```
             async fn r#match(&self, id: u32) -> Result<(), Error> {
                 #![allow(unused)]
-                let __track_metrics_guard = {
+                #[allow(unused_mut)]
+                let mut __track_metrics_guard = {
                     #[::track_metrics::__private::linkme::distributed_slice(
                         ::track_metrics::__private::CALL_SITES
                     )]
@@ -79,15 +183,31 @@ fn all_options_on_an_async_method() {
                         line: ::track_metrics::__private::line!(),
                         calls: "db_queries_total",
                         duration: "db_query_duration_seconds",
+                        errors: "function_errors_total",
+                        in_flight: "function_calls_in_flight",
+                        track_in_flight: false,
                         labels: &[("endpoint", "/users"), ("method", "GET")],
                         buckets: &[0.001f64, 0.01f64, 1f64],
                     });
                     __TRACK_METRICS_CALL_SITE.enter()
                 };
-                self.get(id).await?;
-                Ok(())
+                let __track_metrics_result: Result<(), Error> = async move {
+                    self.get(id).await?;
+                    Ok(())
+                }
+                    .await;
+                __track_metrics_guard
+                    .finish({
+                        #[allow(unused_imports)]
+                        use ::track_metrics::__private::{
+                            ClassifyAsSuccess as _, ClassifyByErrorType as _, ClassifyByTypeName as _,
+                        };
+                        (&&&::track_metrics::__private::Outcome(&__track_metrics_result))
+                            .error_type()
+                    });
+                __track_metrics_result
             }
-        "#]],
+        "##]],
     );
 }
 

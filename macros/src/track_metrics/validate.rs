@@ -12,8 +12,19 @@ use crate::names;
 /// Labels `#[track_metrics]` sets on every series itself.
 pub const AUTOMATIC_LABELS: &[&str] = &["function", "module"];
 
-pub fn validate(options: &Options, function: &InstrumentedFn) -> syn::Result<()> {
-    let mut errors = Errors::default();
+/// Where a set of options is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// On a function or a method, alone.
+    Function,
+    /// On an `impl` block, for all its methods.
+    ImplBlock,
+    /// On a method inside an instrumented `impl` block.
+    Method,
+}
+
+/// Checks a function that is about to be instrumented.
+pub fn validate_function(errors: &mut Errors, function: &InstrumentedFn) {
     if let Some(constness) = &function.sig.constness {
         errors.push(syn::Error::new_spanned(
             constness,
@@ -21,6 +32,83 @@ pub fn validate(options: &Options, function: &InstrumentedFn) -> syn::Result<()>
              compile time",
         ));
     }
+}
+
+/// Checks options written at `place`.
+pub fn validate_options(errors: &mut Errors, options: &Options, place: Place) {
+    check_place(errors, options, place);
+    if let Some(errors_name) = &options.errors {
+        check_metric_name(
+            errors,
+            errors_name,
+            "_total",
+            "a counter's name ends in `_total`",
+        );
+    }
+    if let Some(name) = options
+        .in_flight
+        .as_ref()
+        .and_then(|in_flight| in_flight.name.as_ref())
+    {
+        if let Some(message) = names::metric_name_error(&name.value()) {
+            errors.push(syn::Error::new_spanned(name, message));
+        } else if name.value().ends_with("_total") {
+            errors.push(syn::Error::new_spanned(
+                name,
+                "the in-flight gauge is not a counter: its name does not end in `_total`",
+            ));
+        }
+    }
+    if let Some(self_type) = &options.self_type {
+        if self_type.value().trim().is_empty() {
+            errors.push(syn::Error::new_spanned(
+                self_type,
+                "`self_type` names a type and cannot be empty",
+            ));
+        }
+    }
+    check_common(errors, options);
+}
+
+fn check_place(errors: &mut Errors, options: &Options, place: Place) {
+    if let (Some(skip), Place::Function | Place::ImplBlock) = (options.skip, place) {
+        errors.push(syn::Error::new(
+            skip,
+            "`skip` is for a method inside a `#[track_metrics]` impl block",
+        ));
+    }
+    if let (Some(skip), Place::Method) = (options.skip, place) {
+        let others = options.name.is_some()
+            || options.calls.is_some()
+            || options.duration.is_some()
+            || options.errors.is_some()
+            || options.in_flight.is_some()
+            || options.labels.is_some()
+            || options.buckets.is_some()
+            || options.no_docs.is_some();
+        if others {
+            errors.push(syn::Error::new(
+                skip,
+                "`skip` leaves the method alone: it takes no other option",
+            ));
+        }
+    }
+    if let (Some(name), Place::ImplBlock) = (&options.name, place) {
+        errors.push(syn::Error::new_spanned(
+            name,
+            "`name` names one function: put it on a method, whose label is `Type::method` otherwise",
+        ));
+    }
+    if let (Some(self_type), Place::ImplBlock | Place::Method) = (&options.self_type, place) {
+        errors.push(syn::Error::new_spanned(
+            self_type,
+            "`self_type` is for a method outside an instrumented impl block; here the block names \
+             the type already",
+        ));
+    }
+}
+
+fn check_common(errors: &mut Errors, options: &Options) {
     if let Some(name) = &options.name {
         if name.value().is_empty() {
             errors.push(syn::Error::new_spanned(
@@ -30,28 +118,22 @@ pub fn validate(options: &Options, function: &InstrumentedFn) -> syn::Result<()>
         }
     }
     if let Some(calls) = &options.calls {
-        check_metric_name(
-            &mut errors,
-            calls,
-            "_total",
-            "a counter's name ends in `_total`",
-        );
+        check_metric_name(errors, calls, "_total", "a counter's name ends in `_total`");
     }
     if let Some(duration) = &options.duration {
         check_metric_name(
-            &mut errors,
+            errors,
             duration,
             "_seconds",
             "the duration is recorded in seconds, so its name ends in `_seconds`",
         );
     }
     if let Some(labels) = &options.labels {
-        check_labels(&mut errors, labels);
+        check_labels(errors, labels);
     }
     if let Some(buckets) = &options.buckets {
-        check_buckets(&mut errors, buckets);
+        check_buckets(errors, buckets);
     }
-    errors.finish()
 }
 
 fn check_metric_name(errors: &mut Errors, name: &LitStr, suffix: &str, why: &str) {

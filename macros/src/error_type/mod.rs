@@ -1,0 +1,94 @@
+//! `#[derive(ErrorType)]`: an error enum names each variant for the `error_type` label, by the
+//! variant's name or its `#[error_type = "..."]`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{Data, DeriveInput, Expr, ExprLit, Fields, Lit, LitStr};
+
+use crate::errors::Errors;
+
+pub fn derive(input: TokenStream) -> TokenStream {
+    match syn::parse2::<DeriveInput>(input).and_then(|input| expand(&input)) {
+        Ok(tokens) => tokens,
+        Err(error) => error.into_compile_error(),
+    }
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let Data::Enum(data) = &input.data else {
+        return Err(syn::Error::new_spanned(
+            &input.ident,
+            "`ErrorType` is derived for an enum, whose variants name the kinds of error; for \
+             another type, implement `track_metrics::ErrorType` by hand",
+        ));
+    };
+    let mut errors = Errors::default();
+    let mut arms = Vec::new();
+    for variant in &data.variants {
+        let value = match error_type_attribute(variant) {
+            Ok(Some(lit)) if lit.value().is_empty() => {
+                errors.push(syn::Error::new_spanned(
+                    &lit,
+                    "an empty `error_type` is no label at all",
+                ));
+                continue;
+            }
+            Ok(Some(lit)) => lit.value(),
+            Ok(None) => variant.ident.to_string(),
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
+        };
+        let ident = &variant.ident;
+        let pattern = match &variant.fields {
+            Fields::Unit => quote!(Self::#ident),
+            Fields::Unnamed(_) => quote!(Self::#ident(..)),
+            Fields::Named(_) => quote!(Self::#ident { .. }),
+        };
+        arms.push(quote!(#pattern => #value));
+    }
+    errors.finish()?;
+    let ident = &input.ident;
+    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    // An enum without variants has no value to match on.
+    let body = if arms.is_empty() {
+        quote!(match *self {})
+    } else {
+        quote!(match self { #(#arms,)* })
+    };
+    Ok(quote! {
+        impl #impl_generics ::track_metrics::__private::ErrorType for #ident #type_generics #where_clause {
+            fn error_type(&self) -> &'static str {
+                #body
+            }
+        }
+    })
+}
+
+fn error_type_attribute(variant: &syn::Variant) -> syn::Result<Option<LitStr>> {
+    let mut found = None;
+    for attr in variant
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("error_type"))
+    {
+        let value = &attr.meta.require_name_value()?.value;
+        let Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) = value
+        else {
+            return Err(syn::Error::new_spanned(
+                value,
+                "expected a string literal: `#[error_type = \"timeout\"]`",
+            ));
+        };
+        if found.replace(lit.clone()).is_some() {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "`#[error_type]` is given more than once",
+            ));
+        }
+    }
+    Ok(found)
+}
