@@ -41,8 +41,36 @@ pub fn strict_fallible(text: &str) -> Result<u32, std::num::ParseIntError> {
     text.parse()
 }
 
+/// A cache.
+#[derive(Debug, Default)]
+pub struct Cache {
+    items: Vec<u32>,
+}
+
+#[track_metrics(in_flight)]
+impl Cache {
+    /// The first item.
+    #[must_use]
+    pub fn first(&self) -> Option<u32> {
+        self.items.first().copied()
+    }
+
+    /// Adds an item.
+    ///
+    /// # Errors
+    ///
+    /// Never, but the signature says it could.
+    pub fn push(&mut self, item: u32) -> std::io::Result<()> {
+        self.items.push(item);
+        Ok(())
+    }
+}
+
 #[test]
 fn strict_user_code_compiles_and_runs() {
+    let mut cache = Cache::default();
+    assert!(cache.push(1).is_ok());
+    assert_eq!(cache.first(), Some(1));
     assert_eq!(strict(2), 4);
     assert_eq!(strict_fallible("3"), Ok(3));
     drop(strict_async(1));

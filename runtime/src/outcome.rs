@@ -34,6 +34,36 @@ pub trait ErrorType {
     fn error_type(&self) -> &'static str;
 }
 
+/// An I/O error is labelled with its kind, such as `NotFound` or `TimedOut`: the type's name,
+/// `Error`, would say nothing.
+impl ErrorType for std::io::Error {
+    fn error_type(&self) -> &'static str {
+        use std::io::ErrorKind;
+        match self.kind() {
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::PermissionDenied => "PermissionDenied",
+            ErrorKind::ConnectionRefused => "ConnectionRefused",
+            ErrorKind::ConnectionReset => "ConnectionReset",
+            ErrorKind::ConnectionAborted => "ConnectionAborted",
+            ErrorKind::NotConnected => "NotConnected",
+            ErrorKind::AddrInUse => "AddrInUse",
+            ErrorKind::AddrNotAvailable => "AddrNotAvailable",
+            ErrorKind::BrokenPipe => "BrokenPipe",
+            ErrorKind::AlreadyExists => "AlreadyExists",
+            ErrorKind::WouldBlock => "WouldBlock",
+            ErrorKind::InvalidInput => "InvalidInput",
+            ErrorKind::InvalidData => "InvalidData",
+            ErrorKind::TimedOut => "TimedOut",
+            ErrorKind::WriteZero => "WriteZero",
+            ErrorKind::Interrupted => "Interrupted",
+            ErrorKind::Unsupported => "Unsupported",
+            ErrorKind::UnexpectedEof => "UnexpectedEof",
+            ErrorKind::OutOfMemory => "OutOfMemory",
+            _ => "Other",
+        }
+    }
+}
+
 /// The value a call returned, borrowed for classification.
 pub struct Outcome<'a, R>(pub &'a R);
 
@@ -152,6 +182,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::needless_borrow,
+        reason = "the borrows are the dispatch under test"
+    )]
     fn dispatch_picks_the_most_specific_classification() {
         let by_variant: Result<(), Kind> = Err(Kind::Timeout);
         assert_eq!((&&&Outcome(&by_variant)).error_type(), Some("Timeout"));

@@ -166,15 +166,19 @@ fn finished_with(
     value: TokenStream,
 ) -> TokenStream {
     let annotation = annotation.map(|ty| quote!(: #ty));
+    let error_type = Ident::new("__track_metrics_error_type", Span::mixed_site());
     quote! {
         let #result #annotation = #value;
-        #guard.finish({
+        // The borrows pick the most specific classification; they are not needless.
+        #[allow(clippy::needless_borrow)]
+        let #error_type = {
             #[allow(unused_imports)]
             use ::track_metrics::__private::{
                 ClassifyAsSuccess as _, ClassifyByErrorType as _, ClassifyByTypeName as _,
             };
             (&&&::track_metrics::__private::Outcome(&#result)).error_type()
-        });
+        };
+        #guard.finish(#error_type);
         #result
     }
 }

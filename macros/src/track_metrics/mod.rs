@@ -35,10 +35,33 @@ pub fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(tokens) => tokens,
         Err(error) => {
             let mut tokens = error.into_compile_error();
-            item.to_tokens(&mut tokens);
+            without_method_attributes(item).to_tokens(&mut tokens);
             tokens
         }
     }
+}
+
+/// The item as written, less the `#[track_metrics]` of its methods when it is an `impl` block:
+/// those are ours to read, and left in place they would add "cannot find attribute" errors.
+fn without_method_attributes(item: TokenStream) -> TokenStream {
+    match syn::parse2::<ItemImpl>(item.clone()) {
+        Ok(mut block) => {
+            for item in &mut block.items {
+                if let ImplItem::Fn(method) = item {
+                    method.attrs.retain(|attr| !is_ours(attr));
+                }
+            }
+            block.into_token_stream()
+        }
+        Err(_) => item,
+    }
+}
+
+fn is_ours(attr: &syn::Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "track_metrics")
 }
 
 /// Instruments every method of an `impl` block, each with the block's options under its own,

@@ -93,15 +93,15 @@ fn plain_function() {
                     sleep();
                     "done"
                 });
-                __track_metrics_guard
-                    .finish({
-                        #[allow(unused_imports)]
-                        use ::track_metrics::__private::{
-                            ClassifyAsSuccess as _, ClassifyByErrorType as _, ClassifyByTypeName as _,
-                        };
-                        (&&&::track_metrics::__private::Outcome(&__track_metrics_result))
-                            .error_type()
-                    });
+                #[allow(clippy::needless_borrow)]
+                let __track_metrics_error_type = {
+                    #[allow(unused_imports)]
+                    use ::track_metrics::__private::{
+                        ClassifyAsSuccess as _, ClassifyByErrorType as _, ClassifyByTypeName as _,
+                    };
+                    (&&&::track_metrics::__private::Outcome(&__track_metrics_result)).error_type()
+                };
+                __track_metrics_guard.finish(__track_metrics_error_type);
                 __track_metrics_result
             }
         "##]],
@@ -196,15 +196,15 @@ fn all_options_on_an_async_method() {
                     Ok(())
                 }
                     .await;
-                __track_metrics_guard
-                    .finish({
-                        #[allow(unused_imports)]
-                        use ::track_metrics::__private::{
-                            ClassifyAsSuccess as _, ClassifyByErrorType as _, ClassifyByTypeName as _,
-                        };
-                        (&&&::track_metrics::__private::Outcome(&__track_metrics_result))
-                            .error_type()
-                    });
+                #[allow(clippy::needless_borrow)]
+                let __track_metrics_error_type = {
+                    #[allow(unused_imports)]
+                    use ::track_metrics::__private::{
+                        ClassifyAsSuccess as _, ClassifyByErrorType as _, ClassifyByTypeName as _,
+                    };
+                    (&&&::track_metrics::__private::Outcome(&__track_metrics_result)).error_type()
+                };
+                __track_metrics_guard.finish(__track_metrics_error_type);
                 __track_metrics_result
             }
         "##]],
