@@ -1,28 +1,34 @@
 //! What an instrumented call allocates, counted by a global allocator that records every
-//! allocation of this test binary. Upkeep is set far apart so that only the calls allocate.
+//! allocation of the calling thread (the test harness allocates on its own threads meanwhile).
+//! Upkeep is set far apart so that only the calls allocate.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::cell::Cell;
 use std::time::Duration;
 
 use track_metrics::track_metrics;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
 
-// SAFETY: every call is forwarded to the system allocator unchanged; only counters are added.
+/// Allocations made by this thread so far.
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is added,
+// in a thread-local that needs no allocation of its own.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
         // SAFETY: forwarded with the caller's layout.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
         // SAFETY: forwarded with the caller's pointer and layout.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -31,7 +37,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Installs once for the binary, and makes the tests take turns: the counters are global.
+/// Installs once for the binary, and makes the tests take turns.
 fn install() -> std::sync::MutexGuard<'static, ()> {
     static ONCE: std::sync::Once = std::sync::Once::new();
     static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -58,11 +64,11 @@ fn a_call_allocates_nothing_but_the_exporters_sample_blocks() {
         std::hint::black_box(hot(i));
     }
     const CALLS: usize = 64_000;
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for i in 0..CALLS as u64 {
         std::hint::black_box(hot(i));
     }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = allocations() - before;
     // The exporter's histogram keeps raw samples in blocks of 64 until upkeep folds them into
     // buckets: one block allocation per 64 calls is its storage, not per-call work of ours.
     assert!(
@@ -110,11 +116,11 @@ fn declared_metrics_allocate_nothing_after_the_first_use_of_a_label_set() {
         round(i);
     }
     const ROUNDS: u64 = 10_000;
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for i in 0..ROUNDS {
         round(i);
     }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = allocations() - before;
     assert_eq!(
         allocations, 0,
         "{allocations} allocations in {ROUNDS} rounds of operations"
