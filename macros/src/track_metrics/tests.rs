@@ -224,3 +224,11 @@ fn errors_keep_the_item() {
         "#]],
     );
 }
+
+#[test]
+fn no_docs_leaves_the_documentation_alone() {
+    let output = super::attribute(quote!(no_docs), quote! { #[doc = "Mine."] fn f() {} });
+    let text = output.to_string();
+    assert!(!text.contains("Metrics"), "{text}");
+    assert!(!text.contains("concat"), "{text}");
+}
