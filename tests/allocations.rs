@@ -58,23 +58,35 @@ fn hot(value: u64) -> u64 {
 }
 
 #[test]
-fn a_call_allocates_nothing_but_the_exporters_sample_blocks() {
+fn an_instrumented_call_allocates_nothing_after_the_first() {
     let _turn = install();
     for i in 0..1_000 {
         std::hint::black_box(hot(i));
     }
-    const CALLS: usize = 64_000;
+    const CALLS: u64 = 64_000;
     let before = allocations();
-    for i in 0..CALLS as u64 {
+    for i in 0..CALLS {
         std::hint::black_box(hot(i));
     }
     let allocations = allocations() - before;
-    // The exporter's histogram keeps raw samples in blocks of 64 until upkeep folds them into
-    // buckets: one block allocation per 64 calls is its storage, not per-call work of ours.
-    assert!(
-        allocations <= CALLS / 64 + 1,
-        "{allocations} allocations for {CALLS} calls"
-    );
+    assert_eq!(allocations, 0, "{allocations} allocations in {CALLS} calls");
+}
+
+#[track_metrics]
+fn fallible(fail: bool) -> Result<u8, std::fmt::Error> {
+    if fail { Err(std::fmt::Error) } else { Ok(1) }
+}
+
+#[test]
+fn an_err_allocates_nothing_after_the_first_of_its_type() {
+    let _turn = install();
+    let _ = fallible(true);
+    let _ = fallible(false);
+    let before = allocations();
+    for i in 0..10_000 {
+        let _ = std::hint::black_box(fallible(i % 2 == 0));
+    }
+    assert_eq!(allocations() - before, 0);
 }
 
 #[derive(Clone, Copy, track_metrics::LabelValue)]

@@ -1,15 +1,17 @@
 //! The call site that `#[track_metrics]` puts in every function, and the guard that records one
 //! call.
 //!
-//! A call site is a `static` inside the instrumented function. It holds the metric handles once
-//! `install()` has run, so a call after that is two atomic operations and two clock reads: no
-//! registry lookup, no hashing, no allocation. Before `install()` a call records nothing and
-//! caches nothing, so the handles never point to a recorder that is not the installed one.
+//! A call site is a `static` inside the instrumented function. Once `install()` has run it holds
+//! the function's series, atomics of its own, so that a call is a counter increment, two clock
+//! reads and a histogram observation: no registry lookup, no hashing, no allocation. Before
+//! `install()` a call records nothing, since the histogram's buckets are the installed
+//! exporter's to decide.
 
 use std::sync::{OnceLock, PoisonError, RwLock};
 
-use metrics::{Counter, Gauge, Histogram};
 use quanta::Instant;
+
+use crate::series::{Counter, Gauge, Histogram};
 
 use crate::exporter;
 
@@ -51,15 +53,14 @@ impl SiteInfo {
     }
 }
 
-/// The handles of one site, registered with the installed recorder.
+/// The series of one site.
 pub(crate) struct SiteHandles {
     pub(crate) calls: Counter,
     pub(crate) duration: Histogram,
     pub(crate) in_flight: Option<Gauge>,
-    /// One counter per error type seen, registered at its first error: the set of error types
-    /// of a function is fixed by its code, so this stays small.
-    pub(crate) errors: RwLock<Vec<(&'static str, Counter)>>,
-    pub(crate) info: &'static SiteInfo,
+    /// One counter per error type seen, created at its first error: the set of error types of a
+    /// function is fixed by its code, so this stays small.
+    pub(crate) errors: RwLock<Vec<(&'static str, &'static Counter)>>,
 }
 
 impl SiteHandles {
@@ -67,21 +68,27 @@ impl SiteHandles {
     fn record_error(&self, error_type: &'static str) {
         let known = self.errors.read().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, counter)) = known.iter().find(|(known, _)| *known == error_type) {
-            counter.increment(1);
+            counter.inc();
             return;
         }
         drop(known);
         let mut errors = self.errors.write().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, counter)) = errors.iter().find(|(known, _)| *known == error_type) {
-            counter.increment(1);
+            counter.inc();
             return;
         }
-        let counter = match exporter::installed() {
-            Some(installed) => installed.error_counter(self.info, error_type),
-            None => Counter::noop(),
-        };
-        counter.increment(1);
+        // Bounded by the error types the function's code can produce.
+        let counter: &'static Counter = Box::leak(Box::default());
+        counter.inc();
         errors.push((error_type, counter));
+    }
+
+    /// The error counters so far.
+    pub(crate) fn errors(&self) -> Vec<(&'static str, &'static Counter)> {
+        self.errors
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -102,6 +109,11 @@ impl CallSite {
 
     pub(crate) fn info(&self) -> &SiteInfo {
         &self.info
+    }
+
+    /// Its series, once registered.
+    pub(crate) fn handles(&self) -> Option<&SiteHandles> {
+        self.handles.get()
     }
 
     /// Registers the site's series with the installed recorder, once.
@@ -148,9 +160,9 @@ pub struct CallGuard {
 impl CallGuard {
     #[inline]
     fn start(handles: &'static SiteHandles) -> Self {
-        handles.calls.increment(1);
+        handles.calls.inc();
         if let Some(in_flight) = &handles.in_flight {
-            in_flight.increment(1.0);
+            in_flight.inc();
         }
         CallGuard {
             active: Some((handles, Instant::now())),
@@ -172,7 +184,7 @@ impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
         if let Some((handles, start)) = &self.active {
-            handles.duration.record(start.elapsed().as_secs_f64());
+            handles.duration.observe(start.elapsed().as_secs_f64());
             if !self.completed {
                 handles.record_error(if std::thread::panicking() {
                     "panic"
@@ -181,7 +193,7 @@ impl Drop for CallGuard {
                 });
             }
             if let Some(in_flight) = &handles.in_flight {
-                in_flight.decrement(1.0);
+                in_flight.dec();
             }
         }
     }

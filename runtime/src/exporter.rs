@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::call_site::{CALL_SITES, SiteHandles, SiteInfo};
@@ -15,6 +14,7 @@ use crate::error::Error;
 use crate::exposition;
 use crate::family::{DEFAULT_MAX_SERIES, Descriptor, FAMILIES, Kind};
 use crate::recorder::{TrackRecorder, encode};
+use crate::series::{Counter, Gauge, Histogram};
 
 /// The histogram buckets of prometheus_client, in seconds: what a duration histogram uses unless
 /// told otherwise.
@@ -30,11 +30,6 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:9000";
 #[cfg(feature = "http")]
 pub const ADDR_VARIABLE: &str = "TRACK_METRICS_ADDR";
 
-const CALLS_HELP: &str = "Total function calls";
-const DURATION_HELP: &str = "Function execution time";
-const ERRORS_HELP: &str = "Total function errors by type";
-const IN_FLIGHT_HELP: &str = "Function calls in progress";
-
 /// Labels `#[track_metrics]` puts on every series.
 const AUTOMATIC_LABELS: [&str; 2] = ["function", "module"];
 
@@ -48,7 +43,6 @@ pub(crate) fn installed() -> Option<&'static Installed> {
 
 /// What `install()` set up, for the rest of the process.
 pub(crate) struct Installed {
-    recorder: Arc<TrackRecorder>,
     handle: PrometheusHandle,
     /// Global labels, as given: the declared families' writer escapes them itself.
     global_labels: Vec<(String, String)>,
@@ -58,15 +52,6 @@ pub(crate) struct Installed {
     max_series: usize,
     /// Every `#[track_metrics]` function keeps an in-flight gauge.
     in_flight: bool,
-}
-
-/// `function`, `module`, then the constant labels of a site.
-fn site_labels(info: &'static SiteInfo) -> Vec<Label> {
-    [("function", info.function), ("module", info.module)]
-        .iter()
-        .chain(info.labels)
-        .map(|&(key, value)| Label::from_static_parts(key, value))
-        .collect()
 }
 
 /// The bucket bounds of a declared histogram: its own, else the builder's for its name, else
@@ -97,38 +82,21 @@ pub(crate) fn max_series(descriptor: &Descriptor) -> usize {
 
 impl Installed {
     pub(crate) fn site_handles(&self, info: &'static SiteInfo) -> SiteHandles {
-        let metadata = Metadata::new(info.module, Level::INFO, Some(info.module));
-        let labels = site_labels(info);
-        let calls = Key::from_parts(info.calls, labels.clone());
-        let duration = Key::from_parts(info.duration, labels.clone());
-        let in_flight = (info.track_in_flight || self.in_flight).then(|| {
-            self.recorder
-                .register_gauge(&Key::from_parts(info.in_flight, labels), &metadata)
-        });
+        let bounds = self
+            .family_buckets
+            .get(info.duration)
+            .unwrap_or(&self.default_buckets);
         SiteHandles {
-            calls: self.recorder.register_counter(&calls, &metadata),
-            duration: self.recorder.register_histogram(&duration, &metadata),
-            in_flight,
+            calls: Counter::default(),
+            duration: Histogram::with_bounds(Cow::Owned(bounds.clone())),
+            in_flight: (info.track_in_flight || self.in_flight).then(Gauge::default),
             errors: std::sync::RwLock::new(Vec::new()),
-            info,
         }
-    }
-
-    /// The error counter of one site and error type.
-    pub(crate) fn error_counter(
-        &self,
-        info: &'static SiteInfo,
-        error_type: &'static str,
-    ) -> metrics::Counter {
-        let metadata = Metadata::new(info.module, Level::INFO, Some(info.module));
-        let mut labels = site_labels(info);
-        labels.push(Label::from_static_parts("error_type", error_type));
-        self.recorder
-            .register_counter(&Key::from_parts(info.errors, labels), &metadata)
     }
 
     pub(crate) fn render(&self) -> String {
         let mut text = String::new();
+        crate::site_families::render(&mut text, &self.global_labels);
         for family in FAMILIES.iter() {
             family.render(&mut text, &self.global_labels);
         }
@@ -338,7 +306,6 @@ impl ExporterBuilder {
             return Err(Error::RecorderAlreadySet);
         }
         let installed = INSTALLED.get_or_init(|| Installed {
-            recorder,
             handle,
             global_labels: self.global_labels.clone(),
             default_buckets: self.default_buckets.clone(),
@@ -346,7 +313,7 @@ impl ExporterBuilder {
             max_series: self.max_series,
             in_flight: self.in_flight,
         });
-        sites.describe_and_register(installed);
+        sites.register(installed);
         started.run();
         Ok(Exporter {
             local_addr,
@@ -495,30 +462,8 @@ impl Sites {
         Ok(Sites { infos })
     }
 
-    /// Gives every family its HELP and every site its handles, so all show with zero counts.
-    fn describe_and_register(&self, installed: &Installed) {
-        for info in &self.infos {
-            installed.recorder.describe_counter(
-                KeyName::from_const_str(info.errors),
-                None,
-                SharedString::const_str(ERRORS_HELP),
-            );
-            installed.recorder.describe_gauge(
-                KeyName::from_const_str(info.in_flight),
-                None,
-                SharedString::const_str(IN_FLIGHT_HELP),
-            );
-            installed.recorder.describe_counter(
-                KeyName::from_const_str(info.calls),
-                None,
-                SharedString::const_str(CALLS_HELP),
-            );
-            installed.recorder.describe_histogram(
-                KeyName::from_const_str(info.duration),
-                None,
-                SharedString::const_str(DURATION_HELP),
-            );
-        }
+    /// Gives every site its series, so that all show with zero counts from the first scrape.
+    fn register(&self, installed: &Installed) {
         for site in CALL_SITES.iter() {
             site.register(installed);
         }
@@ -527,7 +472,7 @@ impl Sites {
 
 /// Checks that every family of the program has names of its own, including the series names
 /// Prometheus derives from them (`_bucket`, `_sum`, `_count`, and a counter's name without
-/// `_total`). Returns the sample names of the declared families, which the `metrics` facade may
+/// `_total`). Returns the sample names of all these families, which the `metrics` facade may
 /// then not register, since the two would render as two families of one name.
 fn check_families(
     sites: &Sites,
@@ -535,6 +480,7 @@ fn check_families(
 ) -> Result<HashSet<String>, Error> {
     let mut families: Vec<(&str, Kind, String)> = Vec::new();
     let mut site_families = HashSet::new();
+    let mut reserved = HashSet::new();
     for info in &sites.infos {
         for (name, kind) in [
             (info.calls, Kind::Counter),
@@ -550,7 +496,6 @@ fn check_families(
         }
     }
     let mut declared: HashMap<&str, String> = HashMap::new();
-    let mut reserved = HashSet::new();
     for descriptor in FAMILIES.iter().map(|family| family.descriptor()) {
         if let Some(first) = declared.insert(descriptor.name, descriptor.describe()) {
             return Err(Error::Config(format!(

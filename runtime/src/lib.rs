@@ -55,6 +55,7 @@ mod self_metrics;
 mod series;
 #[cfg(feature = "http")]
 mod serve;
+mod site_families;
 mod summary_window;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -284,15 +284,21 @@ impl Histogram {
     }
 }
 
-impl Series for Histogram {
-    fn create(descriptor: &'static Descriptor) -> Self {
-        let bounds = crate::exporter::histogram_bounds(descriptor);
+impl Histogram {
+    /// A histogram at zero with these (validated) bounds.
+    pub(crate) fn with_bounds(bounds: Cow<'static, [f64]>) -> Self {
         let counts = (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect();
         Histogram {
             bounds,
             counts,
             sum: AtomicU64::new(0.0_f64.to_bits()),
         }
+    }
+}
+
+impl Series for Histogram {
+    fn create(descriptor: &'static Descriptor) -> Self {
+        Histogram::with_bounds(crate::exporter::histogram_bounds(descriptor))
     }
 
     fn render(&self, writer: &mut SampleWriter<'_>, labels: &[&str], values: &[&str]) {
