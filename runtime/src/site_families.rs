@@ -42,10 +42,12 @@ impl Part {
     }
 }
 
+/// The sites of one family, and which of their series it holds.
+type FamilySites<'a> = (Part, Vec<(&'a SiteInfo, &'a SiteHandles)>);
+
 /// Appends every family of every registered site.
 pub(crate) fn render(out: &mut String, globals: &[(String, String)]) {
-    let mut families: BTreeMap<&'static str, (Part, Vec<(&SiteInfo, &SiteHandles)>)> =
-        BTreeMap::new();
+    let mut families: BTreeMap<&'static str, FamilySites<'_>> = BTreeMap::new();
     for site in CALL_SITES.iter() {
         let Some(handles) = site.handles() else {
             continue;
