@@ -9,8 +9,9 @@
 
 use std::sync::{OnceLock, PoisonError, RwLock};
 
-use quanta::Instant;
+use quanta::Clock;
 
+use crate::clock::seconds_between;
 use crate::series::{Counter, Gauge, Histogram};
 
 use crate::exporter;
@@ -55,6 +56,7 @@ impl SiteInfo {
 
 /// The series of one site.
 pub(crate) struct SiteHandles {
+    pub(crate) clock: &'static Clock,
     pub(crate) calls: Counter,
     pub(crate) duration: Histogram,
     pub(crate) in_flight: Option<Gauge>,
@@ -153,7 +155,8 @@ impl CallSite {
 /// took time. A call that did not reach [`CallGuard::finish`] is an error: `panic` while
 /// unwinding, `cancelled` otherwise (an `async fn` future dropped before completion).
 pub struct CallGuard {
-    active: Option<(&'static SiteHandles, Instant)>,
+    /// The site's series and the raw clock reading at the start.
+    active: Option<(&'static SiteHandles, u64)>,
     completed: bool,
 }
 
@@ -165,7 +168,7 @@ impl CallGuard {
             in_flight.inc();
         }
         CallGuard {
-            active: Some((handles, Instant::now())),
+            active: Some((handles, handles.clock.raw())),
             completed: false,
         }
     }
@@ -184,7 +187,8 @@ impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
         if let Some((handles, start)) = &self.active {
-            handles.duration.observe(start.elapsed().as_secs_f64());
+            let seconds = seconds_between(handles.clock, *start, handles.clock.raw());
+            handles.duration.observe(seconds);
             if !self.completed {
                 handles.record_error(if std::thread::panicking() {
                     "panic"

@@ -87,6 +87,7 @@ impl Installed {
             .get(info.duration)
             .unwrap_or(&self.default_buckets);
         SiteHandles {
+            clock: crate::clock::clock(),
             calls: Counter::default(),
             duration: Histogram::with_bounds(Cow::Owned(bounds.clone())),
             in_flight: (info.track_in_flight || self.in_flight).then(Gauge::default),
@@ -288,6 +289,8 @@ impl ExporterBuilder {
             return Err(Error::Config("`max_series` must be at least 1".to_owned()));
         }
         let sites = Sites::check(&CALL_SITES, &self.global_labels)?;
+        // Calibrated here, so that no call pays for it.
+        let _ = crate::clock::clock();
         let reserved = check_families(&sites, &self.global_labels)?;
         let buckets = self.family_buckets(&sites)?;
         let prometheus = self.prometheus_builder(buckets.clone())?;

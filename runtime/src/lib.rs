@@ -44,6 +44,7 @@ extern crate self as track_metrics;
 
 mod background;
 mod call_site;
+mod clock;
 mod error;
 mod exporter;
 mod exposition;

@@ -455,14 +455,15 @@ impl Observe for Summary {
 #[derive(Debug)]
 pub struct Timer<'a, M: Observe> {
     metric: &'a M,
-    start: Option<Instant>,
+    /// The raw clock reading at the start; `None` once recorded or discarded.
+    start: Option<u64>,
 }
 
 impl<'a, M: Observe> Timer<'a, M> {
     fn start(metric: &'a M) -> Self {
         Timer {
             metric,
-            start: Some(Instant::now()),
+            start: Some(crate::clock::clock().raw()),
         }
     }
 
@@ -479,7 +480,8 @@ impl<'a, M: Observe> Timer<'a, M> {
     fn record(&mut self) -> f64 {
         match self.start.take() {
             Some(start) => {
-                let seconds = start.elapsed().as_secs_f64();
+                let clock = crate::clock::clock();
+                let seconds = crate::clock::seconds_between(clock, start, clock.raw());
                 self.metric.observe(seconds);
                 seconds
             }
