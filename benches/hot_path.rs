@@ -63,6 +63,9 @@ track_metrics::metrics! {
     counter FLOOR_CALLS: bench_floor_calls_total;
     /// The hand-written floor's durations, on the storage `#[track_metrics]` uses
     histogram FLOOR_DURATION: bench_floor_duration_seconds;
+    /// Series for the render benchmark
+    #[max_series(20000)]
+    counter MANY: bench_many_total(user);
 }
 
 fn per_call(c: &mut Criterion) {
@@ -88,12 +91,14 @@ fn per_call(c: &mut Criterion) {
             value
         })
     });
-    group.bench_function("hand-written, quanta clock, own atomics", |b| {
+    // The floor for `#[track_metrics]`: the same clock read the same way, the same atomics.
+    let clock = quanta::Clock::new();
+    group.bench_function("hand-written, raw quanta clock, own atomics", |b| {
         b.iter(|| {
             FLOOR_CALLS.inc();
-            let start = quanta::Instant::now();
+            let start = clock.raw();
             let value = bare(black_box(3));
-            FLOOR_DURATION.observe(start.elapsed().as_secs_f64());
+            FLOOR_DURATION.observe(clock.delta_as_nanos(start, clock.raw()) as f64 * 1e-9);
             value
         })
     });
@@ -145,6 +150,68 @@ fn declared(c: &mut Criterion) {
     group.finish();
 }
 
+/// Two threads on the same series: the time per call of each thread.
+fn contended(c: &mut Criterion) {
+    let mut group = c.benchmark_group("2 threads, one series");
+    let on_two_threads = |work: fn(u64)| {
+        move |b: &mut criterion::Bencher<'_>| {
+            b.iter_custom(|iterations| {
+                let start = std::time::Instant::now();
+                std::thread::scope(|scope| {
+                    for _ in 0..2 {
+                        scope.spawn(move || {
+                            for i in 0..iterations {
+                                work(black_box(i));
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        }
+    };
+    group.bench_function(
+        "#[track_metrics]",
+        on_two_threads(|i| {
+            black_box(instrumented(i));
+        }),
+    );
+    group.bench_function(
+        "metrics! counter, no labels",
+        on_two_threads(|_| PLAIN.inc()),
+    );
+    group.bench_function(
+        "metrics! counter, &'static str labels",
+        on_two_threads(|_| {
+            LABELLED.labels("GET", "/users").inc();
+        }),
+    );
+    group.bench_function(
+        "metrics::counter! per call (exporter)",
+        on_two_threads(|_| {
+            metrics::counter!("contended_calls_total").increment(1);
+        }),
+    );
+    group.finish();
+}
+
+/// Rendering the whole exposition with 1,000 and 10,000 series in it.
+fn render(c: &mut Criterion) {
+    let mut group = c.benchmark_group("render");
+    for series in [1_000, 10_000] {
+        for index in RENDERED.load(std::sync::atomic::Ordering::Relaxed)..series {
+            MANY.labels(format!("user-{index}")).inc();
+        }
+        RENDERED.store(series, std::sync::atomic::Ordering::Relaxed);
+        group.bench_function(format!("{series} series"), |b| {
+            b.iter(track_metrics::render)
+        });
+    }
+    group.finish();
+}
+
+static RENDERED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 fn clocks(c: &mut Criterion) {
     let mut group = c.benchmark_group("clock");
     group.bench_function("std::time::Instant::now", |b| {
@@ -169,6 +236,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = clocks, per_call, declared
+    targets = clocks, per_call, declared, contended, render
 }
 criterion_main!(benches);
