@@ -1,6 +1,8 @@
 //! A declared name that is the series of another family (`_count` of a histogram) makes
 //! `install()` fail, naming both declarations.
 
+mod common;
+
 track_metrics::metrics! {
     /// Request latency
     pub histogram LATENCY: request_latency_seconds;
@@ -11,17 +13,13 @@ track_metrics::metrics! {
 
 #[test]
 fn a_name_clashing_with_derived_series_is_an_error_naming_both() {
-    let error = track_metrics::Exporter::builder()
-        .without_listener()
-        .install()
-        .unwrap_err();
-    let text = error.to_string();
+    let text = common::install_error();
     assert!(
-        text.contains("`request_latency_seconds` (tests/conflict_declared_series.rs:6)"),
+        text.contains("`request_latency_seconds` (tests/conflict_declared_series.rs:8)"),
         "{text}"
     );
     assert!(
-        text.contains("`request_latency_seconds_count` (tests/conflict_declared_series.rs:9)"),
+        text.contains("`request_latency_seconds_count` (tests/conflict_declared_series.rs:11)"),
         "{text}"
     );
     assert!(

@@ -1,5 +1,7 @@
 //! A declared name that `#[track_metrics]` also uses makes `install()` fail, naming both.
 
+mod common;
+
 track_metrics::metrics! {
     /// Calls counted by hand
     pub counter CALLS: function_calls_total(function);
@@ -10,17 +12,13 @@ fn checkout() {}
 
 #[test]
 fn a_declared_name_used_by_track_metrics_is_an_error_naming_both() {
-    let error = track_metrics::Exporter::builder()
-        .without_listener()
-        .install()
-        .unwrap_err();
-    let text = error.to_string();
+    let text = common::install_error();
     assert!(
-        text.contains("`#[track_metrics]` on `checkout` (tests/conflict_declared_site.rs:9)"),
+        text.contains("`#[track_metrics]` on `checkout` (tests/conflict_declared_site.rs:11)"),
         "{text}"
     );
     assert!(
-        text.contains("`function_calls_total` (tests/conflict_declared_site.rs:5)"),
+        text.contains("`function_calls_total` (tests/conflict_declared_site.rs:7)"),
         "{text}"
     );
     assert!(

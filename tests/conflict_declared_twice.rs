@@ -1,5 +1,7 @@
 //! One metric name declared in two `metrics!` blocks makes `install()` fail, naming both.
 
+mod common;
+
 mod billing {
     track_metrics::metrics! {
         /// Invoices sent
@@ -16,21 +18,17 @@ mod mailing {
 
 #[test]
 fn a_name_declared_twice_is_an_error_naming_both() {
-    let error = track_metrics::Exporter::builder()
-        .without_listener()
-        .install()
-        .unwrap_err();
-    let text = error.to_string();
+    let text = common::install_error();
     assert!(
         text.starts_with("the metric `invoices_total` is declared twice"),
         "{text}"
     );
     assert!(
-        text.contains("`invoices_total` (tests/conflict_declared_twice.rs:6)"),
+        text.contains("`invoices_total` (tests/conflict_declared_twice.rs:8)"),
         "{text}"
     );
     assert!(
-        text.contains("`invoices_total` (tests/conflict_declared_twice.rs:13)"),
+        text.contains("`invoices_total` (tests/conflict_declared_twice.rs:15)"),
         "{text}"
     );
     billing::INVOICES.inc();

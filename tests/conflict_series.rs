@@ -1,5 +1,7 @@
 //! Two functions that would record the same series make `install()` fail, naming both.
 
+mod common;
+
 mod first {
     #[track_metrics::track_metrics(name = "handler")]
     pub fn one() {}
@@ -24,17 +26,13 @@ fn five() {}
 
 #[test]
 fn the_same_series_from_two_functions_is_an_error_naming_both() {
-    let error = track_metrics::Exporter::builder()
-        .without_listener()
-        .install()
-        .unwrap_err();
-    let text = error.to_string();
+    let text = common::install_error();
     assert!(
-        text.contains("`handler` (tests/conflict_series.rs:20)"),
+        text.contains("`handler` (tests/conflict_series.rs:22)"),
         "{text}"
     );
     assert!(
-        text.contains("`handler` (tests/conflict_series.rs:23)"),
+        text.contains("`handler` (tests/conflict_series.rs:25)"),
         "{text}"
     );
     assert!(

@@ -11,6 +11,7 @@ mod metrics;
 mod names;
 mod numbers;
 mod track_metrics;
+mod variant_name;
 
 use proc_macro::TokenStream;
 

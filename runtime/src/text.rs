@@ -6,24 +6,17 @@ use std::fmt::Write as _;
 
 use crate::recorder::{BACKSLASH, LITERAL};
 
-/// Appends `text` with `"` and line feeds escaped and backslashes as stand-ins.
+/// Appends a label value: `"` and line feeds escaped, backslashes as stand-ins.
 pub(crate) fn push_label_value(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '\\' => out.push(BACKSLASH),
-            BACKSLASH | LITERAL => {
-                out.push(LITERAL);
-                out.push(c);
-            }
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
+    push_escaped(out, text, true);
 }
 
 /// Appends HELP text: only backslashes and line feeds are escaped there.
 pub(crate) fn push_help(out: &mut String, text: &str) {
+    push_escaped(out, text, false);
+}
+
+fn push_escaped(out: &mut String, text: &str, quotes: bool) {
     for c in text.chars() {
         match c {
             '\\' => out.push(BACKSLASH),
@@ -31,6 +24,7 @@ pub(crate) fn push_help(out: &mut String, text: &str) {
                 out.push(LITERAL);
                 out.push(c);
             }
+            '"' if quotes => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
             c => out.push(c),
         }

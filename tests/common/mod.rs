@@ -108,26 +108,40 @@ pub fn missing_tool(what: &str, install: &str) {
     eprintln!("SKIPPED CHECK: {message}");
 }
 
+/// Runs `program` with `args`, `text` on its standard input, and returns what it printed.
+pub fn pipe(
+    program: impl AsRef<std::ffi::OsStr>,
+    args: &[&str],
+    text: &str,
+) -> std::process::Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the reader");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(text.as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// The error `install()` returns with no listener, as text.
+pub fn install_error() -> String {
+    match Exporter::builder().without_listener().install() {
+        Ok(_) => panic!("install() succeeded"),
+        Err(error) => error.to_string(),
+    }
+}
+
 /// Runs `promtool check metrics` on `text` and asserts it reports nothing at all.
 pub fn assert_promtool_accepts(text: &str) {
     let Some(promtool) = promtool() else {
         missing_tool("promtool", "apt-get install prometheus, or set PROMTOOL");
         return;
     };
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = pipe(promtool, &["check", "metrics"], text);
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

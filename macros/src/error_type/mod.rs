@@ -3,7 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Data, DeriveInput, Expr, ExprLit, Fields, Lit, LitStr};
+use syn::{Data, DeriveInput, Fields};
 
 use crate::errors::Errors;
 
@@ -25,7 +25,11 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     let mut arms = Vec::new();
     for variant in &data.variants {
-        let value = match error_type_attribute(variant) {
+        let value = match crate::variant_name::variant_attribute(
+            variant,
+            "error_type",
+            "#[error_type = \"timeout\"]",
+        ) {
             Ok(Some(lit)) if lit.value().is_empty() => {
                 errors.push(syn::Error::new_spanned(
                     &lit,
@@ -64,31 +68,4 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     })
-}
-
-fn error_type_attribute(variant: &syn::Variant) -> syn::Result<Option<LitStr>> {
-    let mut found = None;
-    for attr in variant
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("error_type"))
-    {
-        let value = &attr.meta.require_name_value()?.value;
-        let Expr::Lit(ExprLit {
-            lit: Lit::Str(lit), ..
-        }) = value
-        else {
-            return Err(syn::Error::new_spanned(
-                value,
-                "expected a string literal: `#[error_type = \"timeout\"]`",
-            ));
-        };
-        if found.replace(lit.clone()).is_some() {
-            return Err(syn::Error::new_spanned(
-                attr,
-                "`#[error_type]` is given more than once",
-            ));
-        }
-    }
-    Ok(found)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use syn::{Data, DeriveInput, Expr, ExprLit, Fields, Generics, Ident, Lit, LitStr};
+use syn::{Data, DeriveInput, Fields, Generics, Ident};
 
 use crate::errors::Errors;
 
@@ -39,7 +39,11 @@ impl LabelEnum {
                 ));
                 continue;
             }
-            let value = match label_attribute(variant)? {
+            let value = match crate::variant_name::variant_attribute(
+                variant,
+                "label",
+                "#[label = \"GET\"]",
+            )? {
                 Some(lit) if lit.value().is_empty() => {
                     errors.push(syn::Error::new_spanned(
                         &lit,
@@ -65,32 +69,4 @@ impl LabelEnum {
             variants,
         })
     }
-}
-
-/// `#[label = "GET"]` on a variant.
-fn label_attribute(variant: &syn::Variant) -> syn::Result<Option<LitStr>> {
-    let mut found = None;
-    for attr in variant
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("label"))
-    {
-        let value = &attr.meta.require_name_value()?.value;
-        let Expr::Lit(ExprLit {
-            lit: Lit::Str(lit), ..
-        }) = value
-        else {
-            return Err(syn::Error::new_spanned(
-                value,
-                "expected a string literal: `#[label = \"GET\"]`",
-            ));
-        };
-        if found.replace(lit.clone()).is_some() {
-            return Err(syn::Error::new_spanned(
-                attr,
-                "`#[label]` is given more than once",
-            ));
-        }
-    }
-    Ok(found)
 }
