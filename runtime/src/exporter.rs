@@ -179,6 +179,8 @@ pub struct ExporterBuilder {
     listen: Listen,
     #[cfg_attr(not(feature = "http"), allow(dead_code))]
     path: String,
+    #[cfg(feature = "http")]
+    endpoint: crate::serve::Settings,
     global_labels: Vec<(String, String)>,
     default_buckets: Vec<f64>,
     metric_buckets: Vec<(String, Vec<f64>)>,
@@ -203,6 +205,8 @@ impl ExporterBuilder {
             #[cfg(not(feature = "http"))]
             listen: Listen::Disabled,
             path: "/metrics".to_owned(),
+            #[cfg(feature = "http")]
+            endpoint: crate::serve::Settings::default(),
             global_labels: Vec::new(),
             default_buckets: DEFAULT_BUCKETS.to_vec(),
             metric_buckets: Vec::new(),
@@ -223,6 +227,49 @@ impl ExporterBuilder {
     #[cfg(feature = "http")]
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
+        self
+    }
+
+    /// Answers only requests with `Authorization: Bearer <token>`; others get 401.
+    #[cfg(feature = "http")]
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.endpoint.bearer_token = Some(token.into());
+        self
+    }
+
+    /// Answers only requests with this HTTP basic authentication; others get 401.
+    #[cfg(feature = "http")]
+    pub fn basic_auth(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.endpoint.basic_auth = Some((user.into(), password.into()));
+        self
+    }
+
+    /// Answers only clients in this network (`10.0.0.0/8`, `192.168.1.7`, `::1`); others get
+    /// 403. Call it once per network; with none, every client that reaches the port is answered.
+    #[cfg(feature = "http")]
+    pub fn allow_network(mut self, network: impl Into<String>) -> Self {
+        self.endpoint.allowed_networks.push(network.into());
+        self
+    }
+
+    /// How many scrapes may be rendered at once; more get 503. 4 by default.
+    #[cfg(feature = "http")]
+    pub fn max_concurrent_scrapes(mut self, limit: usize) -> Self {
+        self.endpoint.max_concurrent_scrapes = limit;
+        self
+    }
+
+    /// How long a client has to send its request headers; 10 seconds by default.
+    #[cfg(feature = "http")]
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.endpoint.header_timeout = timeout;
+        self
+    }
+
+    /// How long one connection may last, whatever it does; 60 seconds by default.
+    #[cfg(feature = "http")]
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.endpoint.connection_timeout = timeout;
         self
     }
 
@@ -334,13 +381,11 @@ impl ExporterBuilder {
                 _ => (DEFAULT_ADDR.to_owned(), "the default"),
             },
         };
-        if !self.path.starts_with('/') {
-            return Err(Error::Config(format!(
-                "the endpoint path `{}` must start with `/`, such as `/metrics`",
-                self.path
-            )));
-        }
-        crate::serve::Listener::bind(&value, origin, &self.path).map(Some)
+        let settings = crate::serve::Settings {
+            path: self.path.clone(),
+            ..self.endpoint.clone()
+        };
+        crate::serve::Listener::bind(&value, origin, &settings).map(Some)
     }
 
     #[cfg(not(feature = "http"))]

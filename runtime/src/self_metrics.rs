@@ -6,4 +6,11 @@ pub(crate) const CARDINALITY_OVERFLOW_NAME: &str = "track_metrics_cardinality_ov
 crate::metrics! {
     /// Operations on label sets beyond their family's series limit, folded into its overflow series
     pub(crate) counter CARDINALITY_OVERFLOW: track_metrics_cardinality_overflow_total(metric);
+    /// Requests to the metrics endpoint, by HTTP status
+    #[cfg(feature = "http")]
+    pub(crate) counter SCRAPES: track_metrics_scrapes_total(status);
+    /// Time to render and encode the exposition for a scrape
+    #[cfg(feature = "http")]
+    #[buckets(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1)]
+    pub(crate) histogram SCRAPE_DURATION: track_metrics_scrape_duration_seconds;
 }

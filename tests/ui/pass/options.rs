@@ -24,5 +24,10 @@ fn main() {
     assert_eq!(scrape.value("db_queries_total", &labels), Some(1.0));
     let ten = [labels.as_slice(), &[("le", "10")]].concat();
     assert_eq!(scrape.value("db_query_duration_seconds_bucket", &ten), Some(1.0));
-    assert!(!text.contains("le=\"0.005\""), "the declared buckets replace the default ones: {text}");
+    let bounds: Vec<&str> = scrape
+        .samples()
+        .filter(|sample| sample.name == "db_query_duration_seconds_bucket")
+        .map(|sample| sample.label("le").unwrap())
+        .collect();
+    assert_eq!(bounds, ["0.001", "0.01", "0.1", "1", "10", "+Inf"], "the declared buckets replace the default ones");
 }
