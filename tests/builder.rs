@@ -28,6 +28,7 @@ fn settings_reach_the_exposition_and_the_endpoint_outlives_the_exporter() {
         .global_label("region", "eu\\west")
         .default_buckets(&[0.5, 1.0])
         .buckets_for("facade_duration_seconds", &[0.25])
+        .process_metrics(false)
         .install()
         .unwrap();
     let addr = exporter.local_addr().unwrap();
@@ -93,6 +94,11 @@ fn settings_reach_the_exposition_and_the_endpoint_outlives_the_exporter() {
             ("1".to_owned(), 1.0),
             ("+Inf".to_owned(), 1.0)
         ]
+    );
+    assert!(
+        !response.body.contains("process_"),
+        "process metrics are off: {}",
+        response.body
     );
     common::assert_promtool_accepts(&response.body);
 }

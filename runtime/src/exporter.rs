@@ -52,6 +52,8 @@ pub(crate) struct Installed {
     max_series: usize,
     /// Every `#[track_metrics]` function keeps an in-flight gauge.
     in_flight: bool,
+    #[cfg_attr(not(feature = "process"), allow(dead_code))]
+    process_metrics: bool,
 }
 
 /// The bucket bounds of a declared histogram: its own, else the builder's for its name, else
@@ -98,6 +100,10 @@ impl Installed {
     pub(crate) fn render(&self) -> String {
         let mut text = String::new();
         crate::site_families::render(&mut text, &self.global_labels);
+        #[cfg(feature = "process")]
+        if self.process_metrics {
+            crate::process::render(&mut text, &self.global_labels);
+        }
         for family in FAMILIES.iter() {
             family.render(&mut text, &self.global_labels);
         }
@@ -186,6 +192,7 @@ pub struct ExporterBuilder {
     metric_buckets: Vec<(String, Vec<f64>)>,
     max_series: usize,
     in_flight: bool,
+    process_metrics: bool,
     upkeep_interval: Duration,
 }
 
@@ -212,6 +219,7 @@ impl ExporterBuilder {
             metric_buckets: Vec::new(),
             max_series: DEFAULT_MAX_SERIES,
             in_flight: false,
+            process_metrics: cfg!(feature = "process"),
             upkeep_interval: Duration::from_secs(5),
         }
     }
@@ -314,6 +322,14 @@ impl ExporterBuilder {
         self
     }
 
+    /// Whether the exposition includes the standard `process_*` metrics (feature `process`, on
+    /// by default).
+    #[cfg(feature = "process")]
+    pub fn process_metrics(mut self, enabled: bool) -> Self {
+        self.process_metrics = enabled;
+        self
+    }
+
     /// How often histogram samples are folded into their buckets when nobody scrapes, which
     /// bounds their memory; 5 seconds by default.
     pub fn upkeep_interval(mut self, interval: Duration) -> Self {
@@ -338,7 +354,7 @@ impl ExporterBuilder {
         let sites = Sites::check(&CALL_SITES, &self.global_labels)?;
         // Calibrated here, so that no call pays for it.
         let _ = crate::clock::clock();
-        let reserved = check_families(&sites, &self.global_labels)?;
+        let reserved = check_families(&sites, &self.global_labels, self.process_metrics)?;
         let buckets = self.family_buckets(&sites)?;
         let prometheus = self.prometheus_builder(buckets.clone())?;
         let recorder = Arc::new(TrackRecorder::new(prometheus.build_recorder(), reserved));
@@ -362,6 +378,7 @@ impl ExporterBuilder {
             family_buckets: buckets.into_iter().collect(),
             max_series: self.max_series,
             in_flight: self.in_flight,
+            process_metrics: self.process_metrics,
         });
         sites.register(installed);
         started.run();
@@ -525,6 +542,7 @@ impl Sites {
 fn check_families(
     sites: &Sites,
     global_labels: &[(String, String)],
+    process_metrics: bool,
 ) -> Result<HashSet<String>, Error> {
     let mut families: Vec<(&str, Kind, String)> = Vec::new();
     let mut site_families = HashSet::new();
@@ -543,6 +561,24 @@ fn check_families(
             }
         }
     }
+    #[cfg(feature = "process")]
+    if process_metrics {
+        for name in crate::process::NAMES {
+            let kind = if name.ends_with("_total") {
+                Kind::Counter
+            } else {
+                Kind::Gauge
+            };
+            families.push((
+                name,
+                kind,
+                "the process metrics (`ExporterBuilder::process_metrics`)".to_owned(),
+            ));
+            reserved.extend(kind.sample_names(name));
+        }
+    }
+    #[cfg(not(feature = "process"))]
+    let _ = process_metrics;
     let mut declared: HashMap<&str, String> = HashMap::new();
     for descriptor in FAMILIES.iter().map(|family| family.descriptor()) {
         if let Some(first) = declared.insert(descriptor.name, descriptor.describe()) {

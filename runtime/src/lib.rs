@@ -36,6 +36,9 @@
 //! # Features
 //! - `http` (default): `install()` serves the exposition over HTTP (hyper, on one thread with a
 //!   small tokio runtime of its own). Without it, use [`render`].
+//! - `process` (default): the standard `process_*` metrics (CPU seconds, memory, file
+//!   descriptors, start time, threads), read at each scrape; off at run time with
+//!   [`ExporterBuilder::process_metrics`].
 //! - `testing`: [`testing`], a strict parser of the exposition for assertions.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -51,6 +54,8 @@ mod exposition;
 mod family;
 mod labels;
 mod outcome;
+#[cfg(feature = "process")]
+mod process;
 mod recorder;
 mod self_metrics;
 mod series;
