@@ -114,16 +114,22 @@ pub fn scrape() -> (String, Exposition) {
     (response.body, parsed)
 }
 
-/// Where `promtool` is: `$PROMTOOL`, then `PATH`, then where `.ci/run` unpacks it.
-fn promtool() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("PROMTOOL") {
+/// Where a Prometheus tool is: `$VARIABLE`, then `PATH`, then where `.ci/run` unpacks the
+/// Debian package.
+pub fn prometheus_tool(name: &str, variable: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(variable) {
         return Some(PathBuf::from(path));
     }
-    let unpacked =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ci-tools/usr/bin/promtool");
-    [PathBuf::from("promtool"), unpacked]
+    let unpacked = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/ci-tools/usr/bin")
+        .join(name);
+    [PathBuf::from(name), unpacked]
         .into_iter()
         .find(|candidate| Command::new(candidate).arg("--version").output().is_ok())
+}
+
+fn promtool() -> Option<PathBuf> {
+    prometheus_tool("promtool", "PROMTOOL")
 }
 
 /// A tool the tests read our output with is missing: fail in CI, say so loudly elsewhere.
@@ -201,4 +207,29 @@ pub fn family_text(text: &str, name: &str) -> String {
         .filter(|line| belongs(line))
         .map(|line| format!("{line}\n"))
         .collect()
+}
+
+/// Builds an example (a no-op when `cargo test` already did) and returns its path.
+pub fn example_binary(name: &str) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", name])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "the example {name} does not build");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
+    target.join("debug/examples").join(name)
+}
+
+/// A child process that is killed when this is dropped, so a failing test leaves none behind.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -1,0 +1,56 @@
+//! A service whose `work` fails every other call: makes `CALLS` calls (default 200), says
+//! `done`, then keeps serving its metrics until stopped. The end-to-end test runs three of
+//! them under a real Prometheus.
+//!
+//! ```text
+//! TRACK_METRICS_ADDR=127.0.0.1:0 CALLS=100 PAUSE_MS=10 cargo run --example flaky_service
+//! ```
+
+use std::time::Duration;
+
+use track_metrics::{ErrorType, track_metrics};
+
+#[derive(Debug, ErrorType)]
+enum WorkError {
+    Unlucky,
+}
+
+/// Fails on odd inputs: an error ratio of exactly one half.
+#[track_metrics]
+fn work(input: u64) -> Result<u64, WorkError> {
+    std::thread::sleep(Duration::from_millis(2 + input % 5));
+    if input % 2 == 1 {
+        Err(WorkError::Unlucky)
+    } else {
+        Ok(input / 2)
+    }
+}
+
+fn main() {
+    let exporter = match track_metrics::install() {
+        Ok(exporter) => exporter,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(1);
+        }
+    };
+    println!("Serving metrics at {}", exporter.url().expect("a listener"));
+    let setting = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(default)
+    };
+    let (calls, pause) = (
+        setting("CALLS", 200),
+        Duration::from_millis(setting("PAUSE_MS", 10)),
+    );
+    for input in 0..calls {
+        let _ = work(input);
+        std::thread::sleep(pause);
+    }
+    println!("done");
+    loop {
+        std::thread::park();
+    }
+}
