@@ -39,12 +39,16 @@
 //! - `process` (default): the standard `process_*` metrics (CPU seconds, memory, file
 //!   descriptors, start time, threads), read at each scrape; off at run time with
 //!   [`ExporterBuilder::process_metrics`].
+//! - `axum`: [`axum`], a tower layer recording every request by method, route template and
+//!   status, and a `/metrics` handler for an axum `Router`.
 //! - `testing`: [`testing`], a strict parser of the exposition for assertions.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The runtime declares its own self-metrics with `metrics!`, whose code names `::track_metrics`.
 extern crate self as track_metrics;
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod background;
 mod call_site;
 mod clock;

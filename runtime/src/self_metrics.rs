@@ -13,4 +13,13 @@ crate::metrics! {
     #[cfg(feature = "http")]
     #[buckets(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1)]
     pub(crate) histogram SCRAPE_DURATION: track_metrics_scrape_duration_seconds;
+    /// HTTP requests by method, route template and status
+    #[cfg(feature = "axum")]
+    pub(crate) counter HTTP_REQUESTS: http_requests_total(method, route, status);
+    /// HTTP request latency by method and route template
+    #[cfg(feature = "axum")]
+    pub(crate) histogram HTTP_REQUEST_DURATION: http_request_duration_seconds(method, route);
+    /// HTTP requests in progress
+    #[cfg(feature = "axum")]
+    pub(crate) gauge HTTP_REQUESTS_IN_FLIGHT: http_requests_in_flight;
 }

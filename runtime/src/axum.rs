@@ -1,0 +1,140 @@
+//! axum and tower: a [`MetricsLayer`] that records every request, and a [`metrics`](fn@metrics) handler that
+//! serves the exposition from the application's own `Router` (feature `axum`).
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use track_metrics::axum::{MetricsLayer, metrics};
+//!
+//! let app: Router = Router::new()
+//!     .route("/users/{id}", get(|| async { "a user" }))
+//!     .route("/metrics", get(metrics))
+//!     .layer(MetricsLayer::new());
+//! ```
+//!
+//! Each request counts in `http_requests_total{method, route, status}`, is timed in
+//! `http_request_duration_seconds{method, route}`, and is in `http_requests_in_flight` while it
+//! runs. `route` is the route template that matched (`/users/{id}`), never the raw path, or
+//! `unmatched`; a method outside the standard nine is `other`: the number of series stays
+//! bounded whatever clients send.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::MatchedPath;
+use axum::http::{Method, Request, Response, header};
+use axum::response::IntoResponse;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::self_metrics::{HTTP_REQUEST_DURATION, HTTP_REQUESTS, HTTP_REQUESTS_IN_FLIGHT};
+use crate::series::InProgress;
+
+/// The axum handler of the exposition: `Router::new().route("/metrics", get(metrics))`.
+pub async fn metrics() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, crate::CONTENT_TYPE)],
+        crate::render(),
+    )
+}
+
+/// Records every request of the service it wraps. See the [module](self) documentation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MetricsLayer;
+
+impl MetricsLayer {
+    /// The layer; it has no settings.
+    pub fn new() -> Self {
+        MetricsLayer
+    }
+}
+
+impl<S> Layer<S> for MetricsLayer {
+    type Service = MetricsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MetricsService { inner }
+    }
+}
+
+/// The service [`MetricsLayer`] wraps around another.
+#[derive(Clone, Debug)]
+pub struct MetricsService<S> {
+    inner: S,
+}
+
+impl<S, B, R> Service<Request<B>> for MetricsService<S>
+where
+    S: Service<Request<B>, Response = Response<R>>,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let method = method_label(request.method());
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let clock = crate::clock::clock();
+        ResponseFuture {
+            inner: self.inner.call(request),
+            method,
+            route,
+            start: clock.raw(),
+            _in_flight: HTTP_REQUESTS_IN_FLIGHT.track_inprogress(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`MetricsService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        method: &'static str,
+        route: Option<MatchedPath>,
+        start: u64,
+        _in_flight: InProgress<'static>,
+    }
+}
+
+impl<F, R, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let output = std::task::ready!(this.inner.poll(cx));
+        let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        let code = output.as_ref().ok().map(Response::status);
+        let status = code.as_ref().map_or("error", |code| code.as_str());
+        let clock = crate::clock::clock();
+        let seconds = crate::clock::seconds_between(clock, *this.start, clock.raw());
+        HTTP_REQUESTS.labels(*this.method, route, status).inc();
+        HTTP_REQUEST_DURATION
+            .labels(*this.method, route)
+            .observe(seconds);
+        Poll::Ready(output)
+    }
+}
+
+/// The method as a label: the nine standard ones, anything else `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
