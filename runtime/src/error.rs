@@ -65,6 +65,10 @@ pub enum Error {
     #[error("cannot start the metrics server thread: {0}")]
     Runtime(#[source] io::Error),
 
+    /// A push to a Pushgateway failed.
+    #[error("{0}")]
+    Push(String),
+
     /// A setting of the builder, or the instrumented functions taken together, are inconsistent.
     #[error("{0}")]
     Config(String),

@@ -41,6 +41,7 @@
 //!   [`ExporterBuilder::process_metrics`].
 //! - `axum`: [`axum`], a tower layer recording every request by method, route template and
 //!   status, and a `/metrics` handler for an axum `Router`.
+//! - `push`: [`Pushgateway`], push, push-add and delete for batch jobs.
 //! - `testing`: [`testing`], a strict parser of the exposition for assertions.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -60,6 +61,8 @@ mod labels;
 mod outcome;
 #[cfg(feature = "process")]
 mod process;
+#[cfg(feature = "push")]
+mod push;
 mod recorder;
 mod self_metrics;
 mod series;
@@ -83,6 +86,8 @@ pub use exposition::CONTENT_TYPE;
 pub use family::{DEFAULT_MAX_SERIES, OVERFLOW_LABEL_VALUE};
 pub use labels::{LabelEnum, LabelValue};
 pub use outcome::ErrorType;
+#[cfg(feature = "push")]
+pub use push::{PushOnDrop, Pushgateway};
 pub use series::{Counter, Gauge, Histogram, InProgress, Observe, Summary, Timer};
 
 /// Counts the calls of a function and times them, into Prometheus metrics.

@@ -80,7 +80,13 @@ pub fn request_with(
         .position(|window| window == b"\r\n\r\n")
         .expect("a header block");
     let head = String::from_utf8(raw[..split].to_vec()).expect("UTF-8 headers");
-    let body = raw[split + 4..].to_vec();
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
     let mut lines = head.split("\r\n");
     let status = lines
         .next()
@@ -101,6 +107,26 @@ pub fn request_with(
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
         bytes: body,
+    }
+}
+
+/// The body of a `Transfer-Encoding: chunked` response, joined.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|window| window == b"\r\n")
+            .expect("a chunk size");
+        let size_text = String::from_utf8_lossy(&raw[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+            .expect("a hex chunk size");
+        if size == 0 {
+            return body;
+        }
+        let start = line_end + 2;
+        body.extend_from_slice(&raw[start..start + size]);
+        raw = &raw[start + size + 2..];
     }
 }
 
