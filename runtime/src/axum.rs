@@ -16,6 +16,12 @@
 //! runs. `route` is the route template that matched (`/users/{id}`), never the raw path, or
 //! `unmatched`; a method outside the standard nine is `other`: the number of series stays
 //! bounded whatever clients send.
+//!
+//! The layer is a plain tower layer, so it also wraps a tonic gRPC server
+//! (`Server::builder().layer(MetricsLayer::new())`). There, without axum's route templates, a
+//! gRPC request's route is its path, `/package.Service/Method`: bounded by the services the
+//! server has, and by the family's series limit for paths that clients make up. `status` is the
+//! HTTP status (200 for every gRPC reply that got through).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -77,7 +83,11 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let method = method_label(request.method());
-        let route = request.extensions().get::<MatchedPath>().cloned();
+        let route = match request.extensions().get::<MatchedPath>() {
+            Some(matched) => Route::Template(matched.clone()),
+            None if is_grpc(&request) => Route::GrpcMethod(request.uri().path().to_owned()),
+            None => Route::Unmatched,
+        };
         let clock = crate::clock::clock();
         ResponseFuture {
             inner: self.inner.call(request),
@@ -95,7 +105,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         method: &'static str,
-        route: Option<MatchedPath>,
+        route: Route,
         start: u64,
         _in_flight: InProgress<'static>,
     }
@@ -110,7 +120,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let output = std::task::ready!(this.inner.poll(cx));
-        let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        let route = match this.route {
+            Route::Template(matched) => matched.as_str(),
+            Route::GrpcMethod(path) => path.as_str(),
+            Route::Unmatched => "unmatched",
+        };
         let code = output.as_ref().ok().map(Response::status);
         let status = code.as_ref().map_or("error", |code| code.as_str());
         let clock = crate::clock::clock();
@@ -121,6 +135,25 @@ where
             .observe(seconds);
         Poll::Ready(output)
     }
+}
+
+/// The `route` label of a request.
+#[derive(Debug)]
+enum Route {
+    /// The axum route template that matched.
+    Template(MatchedPath),
+    /// A gRPC request's path, `/package.Service/Method`.
+    GrpcMethod(String),
+    /// Neither: one value for all.
+    Unmatched,
+}
+
+fn is_grpc<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/grpc"))
 }
 
 /// The method as a label: the nine standard ones, anything else `other`.
