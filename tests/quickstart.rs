@@ -5,29 +5,13 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use track_metrics::testing::Exposition;
 
-/// Builds the example (a no-op when `cargo test` already did) and returns its path.
-fn quickstart_binary() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "quickstart"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "the quickstart does not build");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
-        PathBuf::from,
-    );
-    target.join("debug/examples/quickstart")
-}
-
 fn start(addr: &str) -> Command {
-    let mut command = Command::new(quickstart_binary());
+    let mut command = Command::new(common::example_binary("quickstart"));
     command
         .env("TRACK_METRICS_ADDR", addr)
         .stdout(Stdio::piped())
