@@ -273,11 +273,11 @@ async fn cancelled() {
 async fn an_async_call_is_timed_from_first_poll_to_completion() {
     common::exporter();
     let future = fetch(Duration::from_millis(30));
-    std::thread::sleep(Duration::from_millis(300)); // Not polled yet: not part of the call.
+    std::thread::sleep(Duration::from_millis(600)); // Not polled yet: not part of the call.
     assert_eq!(future.await, Duration::from_millis(30));
     assert_eq!(calls("fetch"), 1.0);
     let sum = duration_sum("fetch");
-    assert!((0.03..0.3).contains(&sum), "sum {sum}");
+    assert!((0.03..0.6).contains(&sum), "sum {sum}");
 
     drop(never_polled());
     assert_eq!(calls("never_polled"), 0.0);

@@ -405,7 +405,7 @@ async fn async_trait_methods_are_timed_from_first_poll_in_either_order() {
     for (store, function) in stores {
         let pending = store.fetch(0);
         // Built but not polled: the boxing is not part of the call.
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(Duration::from_millis(600));
         assert!(pending.await.is_err());
         assert_eq!(store.fetch(5).await.unwrap(), 5);
         let (text, parsed) = scrape();
@@ -417,7 +417,7 @@ async fn async_trait_methods_are_timed_from_first_poll_in_either_order() {
         );
         let sum = value(&parsed, "function_duration_seconds_sum", &labels);
         assert!(
-            (0.08..0.3).contains(&sum),
+            (0.08..0.6).contains(&sum),
             "{function}: {sum} includes the time before the first poll"
         );
         assert!(
