@@ -63,13 +63,7 @@ pub(crate) fn histogram_bounds(descriptor: &'static Descriptor) -> Cow<'static, 
         return Cow::Borrowed(descriptor.buckets);
     }
     match installed() {
-        Some(installed) => Cow::Owned(
-            installed
-                .family_buckets
-                .get(descriptor.name)
-                .unwrap_or(&installed.default_buckets)
-                .clone(),
-        ),
+        Some(installed) => Cow::Owned(installed.buckets_of(descriptor.name).to_vec()),
         None => Cow::Borrowed(DEFAULT_BUCKETS),
     }
 }
@@ -83,15 +77,18 @@ pub(crate) fn max_series(descriptor: &Descriptor) -> usize {
 }
 
 impl Installed {
+    /// The bucket layout of a histogram family: its own, else the default.
+    fn buckets_of(&self, family: &str) -> &[f64] {
+        self.family_buckets
+            .get(family)
+            .unwrap_or(&self.default_buckets)
+    }
+
     pub(crate) fn site_handles(&self, info: &'static SiteInfo) -> SiteHandles {
-        let bounds = self
-            .family_buckets
-            .get(info.duration)
-            .unwrap_or(&self.default_buckets);
         SiteHandles {
             clock: crate::clock::clock(),
             calls: Counter::default(),
-            duration: Histogram::with_bounds(Cow::Owned(bounds.clone())),
+            duration: Histogram::with_bounds(Cow::Owned(self.buckets_of(info.duration).to_vec())),
             in_flight: (info.track_in_flight || self.in_flight).then(Gauge::default),
             errors: std::sync::RwLock::new(Vec::new()),
         }
@@ -548,16 +545,20 @@ fn check_families(
     let mut site_families = HashSet::new();
     let mut reserved = HashSet::new();
     for info in &sites.infos {
-        for (name, kind) in [
+        let site_parts = [
             (info.calls, Kind::Counter),
             (info.duration, Kind::Histogram),
-        ] {
+            (info.errors, Kind::Counter),
+            (info.in_flight, Kind::Gauge),
+        ];
+        for (name, kind) in site_parts {
             if site_families.insert(name) {
                 families.push((
                     name,
                     kind,
                     format!("`#[track_metrics]` on {}", info.describe()),
                 ));
+                reserved.extend(kind.sample_names(name));
             }
         }
     }
