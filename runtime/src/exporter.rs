@@ -623,7 +623,7 @@ fn check_families(
 }
 
 fn check_metric_name(name: &str, setting: &str) -> Result<(), Error> {
-    if is_prometheus_name(name) {
+    if crate::text::is_label_name(name) {
         return Ok(());
     }
     Err(Error::Config(format!(
@@ -632,7 +632,7 @@ fn check_metric_name(name: &str, setting: &str) -> Result<(), Error> {
 }
 
 fn check_global_label(name: &str) -> Result<(), Error> {
-    let problem = if !is_prometheus_name(name) {
+    let problem = if !crate::text::is_label_name(name) {
         "a label name must match `[a-zA-Z_][a-zA-Z0-9_]*`"
     } else if name.starts_with("__") {
         "names starting with `__` are reserved for Prometheus"
@@ -646,14 +646,6 @@ fn check_global_label(name: &str) -> Result<(), Error> {
     Err(Error::Config(format!(
         "invalid global label `{name}`: {problem}"
     )))
-}
-
-fn is_prometheus_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn check_buckets(what: &str, bounds: &[f64]) -> Result<(), Error> {

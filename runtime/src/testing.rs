@@ -387,7 +387,7 @@ fn parse_labels<'a>(
             .find(['=', ' ', '\t'])
             .ok_or("unterminated label set")?;
         let key = &rest[..key_end];
-        if !is_label_name(key) {
+        if !crate::text::is_label_name(key) {
             return Err(format!("invalid label name `{key}`"));
         }
         rest = rest[key_end..].trim_start_matches([' ', '\t']);
@@ -460,14 +460,6 @@ fn is_metric_name(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

@@ -31,6 +31,16 @@ fn push_escaped(out: &mut String, text: &str, quotes: bool) {
     }
 }
 
+/// `[a-zA-Z_][a-zA-Z0-9_]*`: a label name, and a metric name without the colons that only
+/// recording rules use.
+pub(crate) fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// A float as the exposition format spells it: `+Inf`, `-Inf`, `NaN`, or the shortest decimal.
 pub(crate) fn push_float(out: &mut String, value: f64) {
     if value.is_nan() {
