@@ -1,13 +1,18 @@
-//! What one call costs: a trivial function bare, instrumented by hand on the same storage and
-//! clock, by the `metrics` macros, by `#[track_metrics]` in its variants, by `autometrics`; and
-//! the operations of `metrics!` families. Everything records into the one installed exporter.
+//! What one call costs: a trivial function bare; the hand-written floors a call cannot go
+//! below (two raw TSC reads, plain adds into a thread-local); `#[track_metrics]` in its
+//! variants; the `metrics` facade; `autometrics`; the operations of `metrics!` families; each
+//! single-threaded and with two threads on one series. Everything records into the one
+//! installed exporter, and every ratio is within one run.
 //!
 //! `cargo bench --features bench`
 
+use std::cell::Cell;
 use std::hint::black_box;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Bencher, Criterion, criterion_group, criterion_main};
 use track_metrics::{LabelValue, track_metrics};
 
 #[inline(never)]
@@ -59,58 +64,128 @@ track_metrics::metrics! {
     counter LABELLED: bench_labelled_total(method, endpoint);
     /// Bench counter with enum labels
     counter TYPED: bench_typed_total(method: Method);
-    /// The hand-written floor's calls, on the storage `#[track_metrics]` uses
-    counter FLOOR_CALLS: bench_floor_calls_total;
-    /// The hand-written floor's durations, on the storage `#[track_metrics]` uses
-    histogram FLOOR_DURATION: bench_floor_duration_seconds;
     /// Series for the render benchmark
     #[max_series(20000)]
     counter MANY: bench_many_total(user);
 }
 
+fn clock() -> &'static quanta::Clock {
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+    CLOCK.get_or_init(quanta::Clock::new)
+}
+
+/// The default bucket bounds converted to clock ticks once, as a floor may do at start-up.
+fn tick_bounds() -> &'static [u64; 14] {
+    static TICKS: OnceLock<[u64; 14]> = OnceLock::new();
+    TICKS.get_or_init(|| {
+        let clock = clock();
+        let ticks_per_second = 1e9 / clock.delta_as_nanos(0, 1 << 40) as f64 * (1u64 << 40) as f64;
+        let mut ticks = [0; 14];
+        for (tick, bound) in ticks.iter_mut().zip(track_metrics::DEFAULT_BUCKETS) {
+            *tick = (bound * ticks_per_second) as u64;
+        }
+        ticks
+    })
+}
+
+/// The floor's storage: the count, the integer tick sum and the buckets of one function, in a
+/// thread-local of plain cells.
+struct FloorCells {
+    calls: Cell<u64>,
+    sum: Cell<u64>,
+    buckets: [Cell<u64>; 15],
+}
+
+thread_local! {
+    static FLOOR: FloorCells = const {
+        FloorCells {
+            calls: Cell::new(0),
+            sum: Cell::new(0),
+            buckets: [const { Cell::new(0) }; 15],
+        }
+    };
+}
+
+/// The hand-written floor: a call counted and timed into a thread-local with nothing shared.
+#[inline(always)]
+fn floor_call(x: u64, search: fn(&[u64; 14], u64) -> usize) -> u64 {
+    let clock = clock();
+    FLOOR.with(|cells| cells.calls.set(cells.calls.get() + 1));
+    let start = clock.raw();
+    let value = bare(black_box(x));
+    let ticks = clock.raw().saturating_sub(start);
+    let bucket = search(tick_bounds(), ticks);
+    FLOOR.with(|cells| {
+        cells.sum.set(cells.sum.get() + ticks);
+        cells.buckets[bucket].set(cells.buckets[bucket].get() + 1);
+    });
+    value
+}
+
+fn branchless_count(bounds: &[u64; 14], ticks: u64) -> usize {
+    bounds.iter().map(|bound| usize::from(*bound < ticks)).sum()
+}
+
+fn binary_search(bounds: &[u64; 14], ticks: u64) -> usize {
+    bounds.partition_point(|bound| *bound < ticks)
+}
+
+/// Three shared atomic read-modify-writes per call (count, sum, bucket): the cost of one
+/// series that every thread updates in place.
+static SHARED: [AtomicU64; 17] = [const { AtomicU64::new(0) }; 17];
+
+#[inline(always)]
+fn shared_atomics_call(x: u64) -> u64 {
+    let clock = clock();
+    SHARED[0].fetch_add(1, Ordering::Relaxed);
+    let start = clock.raw();
+    let value = bare(black_box(x));
+    let ticks = clock.raw().saturating_sub(start);
+    let bucket = branchless_count(tick_bounds(), ticks);
+    SHARED[1].fetch_add(ticks, Ordering::Relaxed);
+    SHARED[2 + bucket].fetch_add(1, Ordering::Relaxed);
+    value
+}
+
+/// The time per call of each of two threads running `work` at once.
+fn two_threads(work: fn(u64)) -> impl FnMut(&mut Bencher<'_>) {
+    move |b: &mut Bencher<'_>| {
+        b.iter_custom(|iterations| {
+            let start = std::time::Instant::now();
+            std::thread::scope(|scope| {
+                for _ in 0..2 {
+                    scope.spawn(move || {
+                        for i in 0..iterations {
+                            work(black_box(i));
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
+    }
+}
+
 fn per_call(c: &mut Criterion) {
-    let calls = metrics::counter!("hand_calls_total", "function" => "bare");
-    let durations = metrics::histogram!("hand_duration_seconds", "function" => "bare");
     let mut group = c.benchmark_group("per_call");
     group.bench_function("bare function", |b| b.iter(|| bare(black_box(3))));
-    group.bench_function("hand-written, std Instant", |b| {
+    group.bench_function("floor: two raw TSC reads", |b| {
+        let clock = clock();
         b.iter(|| {
-            calls.increment(1);
-            let start = std::time::Instant::now();
-            let value = bare(black_box(3));
-            durations.record(start.elapsed().as_secs_f64());
-            value
-        })
-    });
-    group.bench_function("hand-written, quanta clock", |b| {
-        b.iter(|| {
-            calls.increment(1);
-            let start = quanta::Instant::now();
-            let value = bare(black_box(3));
-            durations.record(start.elapsed().as_secs_f64());
-            value
-        })
-    });
-    // The floor for `#[track_metrics]`: the same clock read the same way, the same atomics.
-    let clock = quanta::Clock::new();
-    group.bench_function("hand-written, raw quanta clock, own atomics", |b| {
-        b.iter(|| {
-            FLOOR_CALLS.inc();
             let start = clock.raw();
             let value = bare(black_box(3));
-            FLOOR_DURATION.observe(clock.delta_as_nanos(start, clock.raw()) as f64 * 1e-9);
+            black_box(clock.raw().saturating_sub(start));
             value
         })
     });
-    group.bench_function("metrics macros per call", |b| {
-        b.iter(|| {
-            metrics::counter!("macro_calls_total", "function" => "bare").increment(1);
-            let start = quanta::Instant::now();
-            let value = bare(black_box(3));
-            metrics::histogram!("macro_duration_seconds", "function" => "bare")
-                .record(start.elapsed().as_secs_f64());
-            value
-        })
+    group.bench_function("floor: thread-local adds, branchless bucket", |b| {
+        b.iter(|| floor_call(3, branchless_count))
+    });
+    group.bench_function("floor: thread-local adds, binary search", |b| {
+        b.iter(|| floor_call(3, binary_search))
+    });
+    group.bench_function("floor: three shared atomic RMWs", |b| {
+        b.iter(|| shared_atomics_call(3))
     });
     group.bench_function("#[track_metrics]", |b| {
         b.iter(|| instrumented(black_box(3)))
@@ -120,6 +195,27 @@ fn per_call(c: &mut Criterion) {
     });
     group.bench_function("#[track_metrics(in_flight)]", |b| {
         b.iter(|| instrumented_in_flight(black_box(3)))
+    });
+    let calls = metrics::counter!("hand_calls_total", "function" => "bare");
+    let durations = metrics::histogram!("hand_duration_seconds", "function" => "bare");
+    group.bench_function("metrics facade, cached handles", |b| {
+        b.iter(|| {
+            calls.increment(1);
+            let start = quanta::Instant::now();
+            let value = bare(black_box(3));
+            durations.record(start.elapsed().as_secs_f64());
+            value
+        })
+    });
+    group.bench_function("metrics facade, macros per call", |b| {
+        b.iter(|| {
+            metrics::counter!("macro_calls_total", "function" => "bare").increment(1);
+            let start = quanta::Instant::now();
+            let value = bare(black_box(3));
+            metrics::histogram!("macro_duration_seconds", "function" => "bare")
+                .record(start.elapsed().as_secs_f64());
+            value
+        })
     });
     group.bench_function("autometrics 3", |b| {
         b.iter(|| with_autometrics(black_box(3)))
@@ -153,42 +249,34 @@ fn declared(c: &mut Criterion) {
 /// Two threads on the same series: the time per call of each thread.
 fn contended(c: &mut Criterion) {
     let mut group = c.benchmark_group("2 threads, one series");
-    let on_two_threads = |work: fn(u64)| {
-        move |b: &mut criterion::Bencher<'_>| {
-            b.iter_custom(|iterations| {
-                let start = std::time::Instant::now();
-                std::thread::scope(|scope| {
-                    for _ in 0..2 {
-                        scope.spawn(move || {
-                            for i in 0..iterations {
-                                work(black_box(i));
-                            }
-                        });
-                    }
-                });
-                start.elapsed()
-            })
-        }
-    };
+    group.bench_function(
+        "floor: thread-local adds, branchless bucket",
+        two_threads(|i| {
+            black_box(floor_call(i, branchless_count));
+        }),
+    );
+    group.bench_function(
+        "floor: three shared atomic RMWs",
+        two_threads(|i| {
+            black_box(shared_atomics_call(i));
+        }),
+    );
     group.bench_function(
         "#[track_metrics]",
-        on_two_threads(|i| {
+        two_threads(|i| {
             black_box(instrumented(i));
         }),
     );
-    group.bench_function(
-        "metrics! counter, no labels",
-        on_two_threads(|_| PLAIN.inc()),
-    );
+    group.bench_function("metrics! counter, no labels", two_threads(|_| PLAIN.inc()));
     group.bench_function(
         "metrics! counter, &'static str labels",
-        on_two_threads(|_| {
-            LABELLED.labels("GET", "/users").inc();
+        two_threads(|_| {
+            LABELLED.labels(black_box("GET"), black_box("/users")).inc();
         }),
     );
     group.bench_function(
-        "metrics::counter! per call (exporter)",
-        on_two_threads(|_| {
+        "metrics::counter! per call",
+        two_threads(|_| {
             metrics::counter!("contended_calls_total").increment(1);
         }),
     );
@@ -199,10 +287,10 @@ fn contended(c: &mut Criterion) {
 fn render(c: &mut Criterion) {
     let mut group = c.benchmark_group("render");
     for series in [1_000, 10_000] {
-        for index in RENDERED.load(std::sync::atomic::Ordering::Relaxed)..series {
+        for index in RENDERED.load(Ordering::Relaxed)..series {
             MANY.labels(format!("user-{index}")).inc();
         }
-        RENDERED.store(series, std::sync::atomic::Ordering::Relaxed);
+        RENDERED.store(series, Ordering::Relaxed);
         group.bench_function(format!("{series} series"), |b| {
             b.iter(track_metrics::render)
         });
@@ -222,10 +310,9 @@ fn clocks(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    // Upkeep folds histogram samples every 100 ms, so memory stays small at millions of calls.
     track_metrics::Exporter::builder()
         .without_listener()
-        .upkeep_interval(Duration::from_millis(100))
+        .process_metrics(false)
         .install()
         .expect("install");
     Criterion::default()

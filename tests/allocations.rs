@@ -4,7 +4,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::time::Duration;
 
 use track_metrics::track_metrics;
 
@@ -44,7 +43,6 @@ fn install() -> std::sync::MutexGuard<'static, ()> {
     ONCE.call_once(|| {
         track_metrics::Exporter::builder()
             .without_listener()
-            .upkeep_interval(Duration::from_secs(3600))
             .install()
             .unwrap();
     });

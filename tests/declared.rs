@@ -314,7 +314,13 @@ fn label_sets_past_the_limit_share_one_overflow_series() {
         "3 label sets and the overflow series: {text}"
     );
     assert_eq!(
-        parsed.value("events_total", &[("source", "__overflow__")]),
+        parsed.value(
+            "events_total",
+            &[
+                ("source", "__overflow__"),
+                ("track_metrics_overflow", "true")
+            ]
+        ),
         Some(9_997.0)
     );
     assert_eq!(

@@ -34,7 +34,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::self_metrics::{HTTP_REQUEST_DURATION, HTTP_REQUESTS, HTTP_REQUESTS_IN_FLIGHT};
-use crate::series::InProgress;
+use crate::storage::gauge::InProgress;
 
 /// The axum handler of the exposition: `Router::new().route("/metrics", get(metrics))`.
 pub async fn metrics() -> impl IntoResponse {
@@ -88,7 +88,7 @@ where
             None if is_grpc(&request) => Route::GrpcMethod(request.uri().path().to_owned()),
             None => Route::Unmatched,
         };
-        let clock = crate::clock::clock();
+        let clock = crate::storage::clock::clock();
         ResponseFuture {
             inner: self.inner.call(request),
             method,
@@ -127,8 +127,8 @@ where
         };
         let code = output.as_ref().ok().map(Response::status);
         let status = code.as_ref().map_or("error", |code| code.as_str());
-        let clock = crate::clock::clock();
-        let seconds = crate::clock::seconds_between(clock, *this.start, clock.raw());
+        let clock = crate::storage::clock::clock();
+        let seconds = crate::storage::clock::seconds_between(clock, *this.start, clock.raw());
         HTTP_REQUESTS.labels(*this.method, route, status).inc();
         HTTP_REQUEST_DURATION
             .labels(*this.method, route)

@@ -1,10 +1,13 @@
-//! The one error type of the runtime: every message says what went wrong and what to do.
+//! The one error type of the runtime: every variant is a case a caller can match, and every
+//! message says what went wrong and what to do.
 
 use std::io;
 use std::net::SocketAddr;
 
-/// Why [`install`](crate::install) or an [`ExporterBuilder`](crate::ExporterBuilder) setting was
-/// refused.
+pub use crate::model::buckets::BucketProblem;
+
+/// Why [`install`](crate::install), an [`ExporterBuilder`](crate::ExporterBuilder) setting or a
+/// push was refused.
 ///
 /// Nothing is left running when `install` returns an error: no listener, no thread, no recorder,
 /// so a corrected second attempt can succeed. The message says what to do:
@@ -14,6 +17,7 @@ use std::net::SocketAddr;
 ///     .listen_address("localhost")
 ///     .install()
 ///     .unwrap_err();
+/// assert!(matches!(error, track_metrics::Error::InvalidAddress { .. }));
 /// assert_eq!(
 ///     error.to_string(),
 ///     "invalid listen address `localhost` (from ExporterBuilder::listen_address): expected \
@@ -66,10 +70,143 @@ pub enum Error {
     Runtime(#[source] io::Error),
 
     /// A push to a Pushgateway failed.
-    #[error("{0}")]
-    Push(String),
+    #[error("{method} {url} failed: {reason}")]
+    Push {
+        /// `PUT`, `POST` or `DELETE`.
+        method: &'static str,
+        /// The group's URL.
+        url: String,
+        /// What the Pushgateway or the network said.
+        reason: String,
+    },
 
-    /// A setting of the builder, or the instrumented functions taken together, are inconsistent.
-    #[error("{0}")]
-    Config(String),
+    /// A setting is out of its range or malformed.
+    #[error("{reason}")]
+    InvalidSetting {
+        /// The builder method (or constructor) that took it.
+        setting: &'static str,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+
+    /// A list of bucket bounds cannot be a histogram's layout.
+    #[error("invalid {what} {bounds:?}: {problem}")]
+    InvalidBuckets {
+        /// Whose buckets: `the default buckets`, or those of a named family.
+        what: String,
+        /// The bounds given.
+        bounds: Vec<f64>,
+        /// What is wrong with them.
+        problem: BucketProblem,
+    },
+
+    /// A global label name cannot be used.
+    #[error("invalid global label `{name}`: {reason}")]
+    InvalidGlobalLabel {
+        /// The label name.
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+
+    /// A label of an instrumented function or a declared family is also a global label.
+    #[error("{owner} has a label `{label}`, which is also a global label: rename one of them")]
+    GlobalLabelClash {
+        /// The function or family, with its place in the source.
+        owner: String,
+        /// The label name.
+        label: String,
+    },
+
+    /// Two instrumented functions record the same series.
+    #[error(
+        "{first} and {second} both record the series `{series}`: give one of them a distinct \
+         `#[track_metrics(name = \"...\")]`"
+    )]
+    DuplicateSeries {
+        /// The series, with its labels.
+        series: String,
+        /// The first function, with its place in the source.
+        first: String,
+        /// The second one.
+        second: String,
+    },
+
+    /// Two places give one histogram family different bucket layouts.
+    #[error(
+        "{first} and {second} give `{family}` different buckets ({first_bounds:?} and \
+         {second_bounds:?}): a histogram family has one bucket layout, so give one of them its \
+         own name, or the same buckets"
+    )]
+    ConflictingBuckets {
+        /// The histogram family.
+        family: String,
+        /// Who gives the first layout.
+        first: String,
+        /// Its bounds.
+        first_bounds: Vec<f64>,
+        /// Who gives the second.
+        second: String,
+        /// Its bounds.
+        second_bounds: Vec<f64>,
+    },
+
+    /// One metric name is declared twice.
+    #[error(
+        "the metric `{name}` is declared twice, at {first} and at {second}: a name belongs to \
+         one declaration in the whole program"
+    )]
+    DuplicateDeclaration {
+        /// The metric name.
+        name: String,
+        /// The first declaration's place.
+        first: String,
+        /// The second's.
+        second: String,
+    },
+
+    /// Two families write series of the same name (such as `x_count` of a histogram `x` and a
+    /// counter `x_count`).
+    #[error(
+        "{first} and {second} both write series named `{sample}` (families `{first_family}` and \
+         `{second_family}`): rename one of them"
+    )]
+    NameClash {
+        /// The series name both write.
+        sample: String,
+        /// The first owner, with its place in the source.
+        first: String,
+        /// Its family.
+        first_family: String,
+        /// The second owner.
+        second: String,
+        /// Its family.
+        second_family: String,
+    },
+
+    /// A histogram family was used before `install()`, with the layout it had then, and the
+    /// builder now gives it another.
+    #[error(
+        "{family} recorded before `install()` with the buckets {in_use:?}, and the builder gives \
+         it {configured:?}: a histogram family keeps one bucket layout, so call `install()` \
+         before its first use, declare `#[buckets(...)]` on it, or drop the builder's setting"
+    )]
+    LayoutInUse {
+        /// The family, with its place in the source.
+        family: String,
+        /// The layout its series have.
+        in_use: Vec<f64>,
+        /// The layout the builder gives it.
+        configured: Vec<f64>,
+    },
+}
+
+impl Error {
+    /// An [`Error::InvalidSetting`].
+    pub(crate) fn setting(setting: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidSetting {
+            setting,
+            reason: reason.into(),
+        }
+    }
 }

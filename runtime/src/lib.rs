@@ -50,45 +50,43 @@ extern crate self as track_metrics;
 
 #[cfg(feature = "axum")]
 pub mod axum;
-mod background;
-mod call_site;
-mod clock;
 mod error;
-mod exporter;
 mod exposition;
-mod family;
-mod labels;
-mod outcome;
+mod install;
+mod model;
 #[cfg(feature = "process")]
 mod process;
 #[cfg(feature = "push")]
 mod push;
-mod recorder;
+mod scrape;
 mod self_metrics;
-mod series;
 #[cfg(feature = "http")]
 mod serve;
-mod site_families;
-mod summary_window;
+mod state;
+mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod text;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use error::Error;
-#[cfg(feature = "http")]
-pub use exporter::{ADDR_VARIABLE, DEFAULT_ADDR};
-pub use exporter::{DEFAULT_BUCKETS, Exporter, ExporterBuilder};
+pub use error::{BucketProblem, Error};
 pub use exposition::CONTENT_TYPE;
-pub use family::{DEFAULT_MAX_SERIES, OVERFLOW_LABEL_VALUE};
-pub use labels::{LabelEnum, LabelValue};
-pub use outcome::ErrorType;
+#[cfg(feature = "http")]
+pub use install::builder::{ADDR_VARIABLE, DEFAULT_ADDR};
+pub use install::builder::{Exporter, ExporterBuilder};
+pub use model::buckets::DEFAULT_BUCKETS;
+pub use model::labels::{LabelEnum, LabelValue};
+pub use model::names::{OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE};
+pub use model::outcome::ErrorType;
 #[cfg(feature = "push")]
 pub use push::{PushOnDrop, Pushgateway};
-pub use series::{Counter, Gauge, Histogram, InProgress, Observe, Summary, Timer};
+pub use state::DEFAULT_MAX_SERIES;
+pub use storage::counter::Counter;
+pub use storage::gauge::{Gauge, InProgress};
+pub use storage::histogram::{Histogram, Observe, Timer};
+pub use storage::summary::Summary;
 
 /// Counts the calls of a function and times them, into Prometheus metrics.
 ///
@@ -296,7 +294,5 @@ pub fn install() -> Result<Exporter, Error> {
 /// # let _ = body;
 /// ```
 pub fn render() -> String {
-    exporter::installed()
-        .map(exporter::Installed::render)
-        .unwrap_or_default()
+    scrape::text()
 }

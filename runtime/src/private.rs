@@ -6,12 +6,20 @@ pub use core::{concat, file, line, module_path};
 
 pub use linkme;
 
-pub use crate::call_site::{CALL_SITES, CallGuard, CallSite, SiteInfo};
-pub use crate::family::{Collect, Descriptor, FAMILIES, Family, InfoMetric, Kind, Metric};
-pub use crate::labels::{LabelEnum, LabelValue};
-pub use crate::outcome::{
+pub use crate::model::descriptor::{Descriptor, SiteInfo};
+pub use crate::model::kind::Kind;
+pub use crate::model::labels::{LabelEnum, LabelValue};
+pub use crate::model::outcome::{
     ClassifyAsSuccess, ClassifyByErrorType, ClassifyByTypeName, ErrorType, Outcome,
 };
+pub use crate::storage::call_site::{CALL_SITES, CallGuard, CallSite};
+pub use crate::storage::counter::Counter;
+pub use crate::storage::declared::{
+    Collect, FAMILIES, Family, InfoMetric, Metric, Series, SeriesValue, Snapshots,
+};
+pub use crate::storage::gauge::Gauge;
+pub use crate::storage::histogram::Histogram;
+pub use crate::storage::summary::Summary;
 
 /// Runs an instrumented body as a closure that is `FnOnce` by its bound, so that the body may
 /// move out of its captures and return borrows of them, as the function itself could.
@@ -19,4 +27,3 @@ pub use crate::outcome::{
 pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
     body()
 }
-pub use crate::series::{Counter, Gauge, Histogram, Series, Summary};

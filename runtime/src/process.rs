@@ -2,89 +2,81 @@
 //! `metrics-process`'s collector and written with their proper types.
 //!
 //! `metrics-process`'s own recording turns `process_cpu_seconds_total` into a whole number of
-//! seconds (a `metrics` counter is an integer); read directly, the CPU time keeps its ticks.
+//! seconds (a `metrics` counter is an integer); read directly, the CPU time keeps its ticks. An
+//! unlimited maximum (virtual memory, file descriptors) is written `-1`, as client_golang does,
+//! not the `0` the collector reports for it.
+
+use std::borrow::Cow;
 
 use metrics_process::collector;
 
-use crate::text::{SampleWriter, Value};
+use crate::model::kind::Kind;
+use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
 
-/// Every family name written here, for the install-time name checks.
-pub(crate) const NAMES: &[&str] = &[
-    "process_cpu_seconds_total",
-    "process_open_fds",
-    "process_max_fds",
-    "process_virtual_memory_bytes",
-    "process_virtual_memory_max_bytes",
-    "process_resident_memory_bytes",
-    "process_start_time_seconds",
-    "process_threads",
+/// Every family name written here, with its kind, for the install-time name checks.
+pub(crate) const FAMILIES: [(&str, Kind); 8] = [
+    ("process_cpu_seconds_total", Kind::Counter),
+    ("process_open_fds", Kind::Gauge),
+    ("process_max_fds", Kind::Gauge),
+    ("process_virtual_memory_bytes", Kind::Gauge),
+    ("process_virtual_memory_max_bytes", Kind::Gauge),
+    ("process_resident_memory_bytes", Kind::Gauge),
+    ("process_start_time_seconds", Kind::Gauge),
+    ("process_threads", Kind::Gauge),
 ];
 
 /// Appends the families the platform can report.
-pub(crate) fn render(out: &mut String, globals: &[(String, String)]) {
+pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
     let metrics = collector::collect();
     let as_float = |value: Option<u64>| value.map(|value| value as f64);
-    let families = [
+    let limit =
+        |value: Option<u64>| value.map(|value| if value == 0 { -1.0 } else { value as f64 });
+    let values = [
         (
-            "process_cpu_seconds_total",
-            "counter",
             "Total user and system CPU time spent in seconds.",
             metrics.cpu_seconds_total,
         ),
         (
-            "process_open_fds",
-            "gauge",
             "Number of open file descriptors.",
             as_float(metrics.open_fds),
         ),
         (
-            "process_max_fds",
-            "gauge",
-            "Maximum number of open file descriptors.",
-            as_float(metrics.max_fds),
+            "Maximum number of open file descriptors, -1 when unlimited.",
+            limit(metrics.max_fds),
         ),
         (
-            "process_virtual_memory_bytes",
-            "gauge",
             "Virtual memory size in bytes.",
             as_float(metrics.virtual_memory_bytes),
         ),
         (
-            "process_virtual_memory_max_bytes",
-            "gauge",
-            "Maximum amount of virtual memory available in bytes.",
-            as_float(metrics.virtual_memory_max_bytes),
+            "Maximum amount of virtual memory available in bytes, -1 when unlimited.",
+            limit(metrics.virtual_memory_max_bytes),
         ),
         (
-            "process_resident_memory_bytes",
-            "gauge",
             "Resident memory size in bytes.",
             as_float(metrics.resident_memory_bytes),
         ),
         (
-            "process_start_time_seconds",
-            "gauge",
             "Start time of the process since unix epoch in seconds.",
             as_float(metrics.start_time_seconds),
         ),
         (
-            "process_threads",
-            "gauge",
             "Number of OS threads in the process.",
             as_float(metrics.threads),
         ),
     ];
-    for (name, kind, help, value) in families {
+    for ((name, kind), (help, value)) in FAMILIES.iter().zip(values) {
         let Some(value) = value else {
             continue;
         };
-        let mut writer = SampleWriter {
-            out: &mut *out,
+        out.push(FamilySnapshot {
             name,
-            globals,
-        };
-        writer.header(help, kind);
-        writer.sample("", &[], &[], None, Value::Float(value));
-        out.push('\n');
+            help: Some(Cow::Borrowed(help)),
+            kind: *kind,
+            series: vec![SeriesSnapshot {
+                labels: Vec::new(),
+                value: Value::Float(value),
+            }],
+        });
     }
 }

@@ -31,13 +31,17 @@ impl Pushgateway {
     pub fn new(url: &str, job: &str) -> Result<Self, Error> {
         let base = url.trim_end_matches('/');
         if !base.starts_with("http://") {
-            return Err(Error::Config(format!(
-                "the Pushgateway URL `{url}` must start with `http://` (https is not supported yet)"
-            )));
+            return Err(Error::setting(
+                "Pushgateway::new",
+                format!(
+                    "the Pushgateway URL `{url}` must start with `http://` (https is not supported yet)"
+                ),
+            ));
         }
         if job.is_empty() {
-            return Err(Error::Config(
-                "the Pushgateway job name cannot be empty".to_owned(),
+            return Err(Error::setting(
+                "Pushgateway::new",
+                "the Pushgateway job name cannot be empty",
             ));
         }
         Ok(Pushgateway {
@@ -87,9 +91,12 @@ impl Pushgateway {
         PushOnDrop(self)
     }
 
-    fn send(&self, method: &str, body: Option<String>) -> Result<(), Error> {
-        let failed =
-            |what: String| Error::Push(format!("{method} {} failed: {what}", self.group_url));
+    fn send(&self, method: &'static str, body: Option<String>) -> Result<(), Error> {
+        let failed = |reason: String| Error::Push {
+            method,
+            url: self.group_url.clone(),
+            reason,
+        };
         let agent = ureq::Agent::new_with_defaults();
         let response = match (method, body) {
             ("PUT", Some(body)) => agent

@@ -1,11 +1,7 @@
-//! Metrics about track-metrics itself, declared like any user's.
-
-/// The name of [`CARDINALITY_OVERFLOW`], which must not count its own overflow.
-pub(crate) const CARDINALITY_OVERFLOW_NAME: &str = "track_metrics_cardinality_overflow_total";
+//! Metrics about track-metrics' endpoint and axum layer, declared like any user's. (The counts of
+//! overflow and refused facade keys are written by the scrape itself: see `crate::scrape`.)
 
 crate::metrics! {
-    /// Operations on label sets beyond their family's series limit, folded into its overflow series
-    pub(crate) counter CARDINALITY_OVERFLOW: track_metrics_cardinality_overflow_total(metric);
     /// Requests to the metrics endpoint, by HTTP status
     #[cfg(feature = "http")]
     pub(crate) counter SCRAPES: track_metrics_scrapes_total(status);

@@ -69,7 +69,7 @@ struct Policy {
 
 impl Policy {
     fn new(settings: &Settings) -> Result<Self, Error> {
-        let config = |message: String| Err(Error::Config(message));
+        let config = |message: String| Err(Error::setting("the endpoint", message));
         if !settings.path.starts_with('/') {
             return config(format!(
                 "the endpoint path `{}` must start with `/`, such as `/metrics`",
@@ -108,7 +108,7 @@ impl Policy {
                     .parse::<IpNet>()
                     .or_else(|_| network.parse::<IpAddr>().map(IpNet::from))
                     .map_err(|_| {
-                        Error::Config(format!(
+                        Error::setting("allow_network", format!(
                             "`{network}` is not a network: expected an address or a CIDR block, such \
                              as `10.0.0.0/8` or `::1`"
                         ))

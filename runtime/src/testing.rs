@@ -387,7 +387,7 @@ fn parse_labels<'a>(
             .find(['=', ' ', '\t'])
             .ok_or("unterminated label set")?;
         let key = &rest[..key_end];
-        if !crate::text::is_label_name(key) {
+        if !crate::model::names::is_label_name(key) {
             return Err(format!("invalid label name `{key}`"));
         }
         rest = rest[key_end..].trim_start_matches([' ', '\t']);

@@ -1,14 +1,11 @@
-//! The threads `install()` starts: upkeep, and the HTTP endpoint when there is one.
+//! The thread `install()` starts for the HTTP endpoint, when there is one.
 //!
-//! Both are spawned before the global recorder is set but wait for a go-ahead, so that when the
-//! last step of `install()` fails they end without having served anything and the port is freed.
+//! It is spawned before the global recorder is set but waits for a go-ahead, so that when the
+//! last step of `install()` fails it ends without having served anything and the port is freed.
 
 use std::io;
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
-
-use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::error::Error;
 
@@ -25,21 +22,12 @@ pub(crate) struct Started {
 }
 
 impl Started {
-    pub(crate) fn spawn(
-        handle: PrometheusHandle,
-        upkeep_interval: Duration,
-        listener: Option<Listener>,
-    ) -> Result<Self, Error> {
+    pub(crate) fn spawn(listener: Option<Listener>) -> Result<Self, Error> {
+        #[cfg_attr(not(feature = "http"), allow(unused_mut))]
         let mut started = Started {
             go: Vec::new(),
             threads: Vec::new(),
         };
-        started.thread("track-metrics-upkeep", move || {
-            loop {
-                thread::sleep(upkeep_interval);
-                handle.run_upkeep();
-            }
-        })?;
         #[cfg(feature = "http")]
         if let Some(listener) = listener {
             let runtime = tokio::runtime::Builder::new_current_thread()

@@ -1,0 +1,344 @@
+//! The exporter's settings as the user gives them ([`ExporterBuilder`]), and the handle
+//! `install()` returns ([`Exporter`]).
+
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::model::buckets::DEFAULT_BUCKETS;
+use crate::state::DEFAULT_MAX_SERIES;
+
+/// The address `install()` listens on when neither the builder nor `TRACK_METRICS_ADDR` says.
+#[cfg(feature = "http")]
+pub const DEFAULT_ADDR: &str = "127.0.0.1:9000";
+
+/// The environment variable that overrides [`DEFAULT_ADDR`].
+#[cfg(feature = "http")]
+pub const ADDR_VARIABLE: &str = "TRACK_METRICS_ADDR";
+
+/// The running exporter: where it listens, and its exposition.
+///
+/// Dropping it stops nothing: the endpoint serves, and the recorder records, for the rest of the
+/// process. It is a handle to ask the exporter things, and can be cloned freely.
+///
+/// ```
+/// let exporter = track_metrics::Exporter::builder().listen_address("127.0.0.1:0").install()?;
+/// let addr = exporter.local_addr().unwrap();
+/// assert_ne!(addr.port(), 0, "the port the system picked");
+/// assert_eq!(exporter.url().unwrap(), format!("http://{addr}/metrics"));
+/// # Ok::<(), track_metrics::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Exporter {
+    local_addr: Option<std::net::SocketAddr>,
+    path: String,
+}
+
+impl Exporter {
+    /// A builder to set the listen address, global labels and buckets before installing.
+    pub fn builder() -> ExporterBuilder {
+        ExporterBuilder::new()
+    }
+
+    /// The address the endpoint is bound to (with the real port when port 0 was asked for), or
+    /// `None` when the exporter has no listener.
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.local_addr
+    }
+
+    /// The URL to scrape, such as `http://127.0.0.1:9000/metrics`, or `None` without a listener.
+    pub fn url(&self) -> Option<String> {
+        self.local_addr
+            .map(|addr| format!("http://{addr}{}", self.path))
+    }
+
+    /// The current exposition, as [`crate::render`] returns it.
+    pub fn render(&self) -> String {
+        crate::render()
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Listen {
+    /// `TRACK_METRICS_ADDR`, else [`DEFAULT_ADDR`].
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    Default,
+    #[cfg(feature = "http")]
+    Address(String),
+    Disabled,
+}
+
+impl Listen {
+    #[cfg_attr(not(test), allow(dead_code))]
+    fn is_disabled(&self) -> bool {
+        matches!(self, Listen::Disabled)
+    }
+}
+
+/// Settings of the exporter, applied by [`ExporterBuilder::install`].
+///
+/// Every setting is checked by `install`, which returns an [`Error`] saying what to change;
+/// the setters themselves never fail.
+///
+/// ```
+/// # fn main() -> Result<(), track_metrics::Error> {
+/// let exporter = track_metrics::Exporter::builder()
+///     .listen_address("127.0.0.1:0")
+///     .global_label("service", "checkout")
+///     .buckets_for("checkout_duration_seconds", &[0.001, 0.01, 0.1])
+///     .install()?;
+/// println!("scrape {}", exporter.url().unwrap());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "an ExporterBuilder does nothing until `.install()` is called"]
+pub struct ExporterBuilder {
+    listen: Listen,
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    path: String,
+    #[cfg(feature = "http")]
+    endpoint: crate::serve::Settings,
+    global_labels: Vec<(String, String)>,
+    default_buckets: Vec<f64>,
+    metric_buckets: Vec<(String, Vec<f64>)>,
+    max_series: usize,
+    in_flight: bool,
+    process_metrics: bool,
+}
+
+impl Default for ExporterBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ExporterBuilder {
+    /// The defaults: listen on `TRACK_METRICS_ADDR` or `127.0.0.1:9000`, serve `/metrics`,
+    /// [`DEFAULT_BUCKETS`], at most [`DEFAULT_MAX_SERIES`] label sets per family.
+    pub fn new() -> Self {
+        ExporterBuilder {
+            #[cfg(feature = "http")]
+            listen: Listen::Default,
+            #[cfg(not(feature = "http"))]
+            listen: Listen::Disabled,
+            path: "/metrics".to_owned(),
+            #[cfg(feature = "http")]
+            endpoint: crate::serve::Settings::default(),
+            global_labels: Vec::new(),
+            default_buckets: DEFAULT_BUCKETS.to_vec(),
+            metric_buckets: Vec::new(),
+            max_series: DEFAULT_MAX_SERIES,
+            in_flight: false,
+            process_metrics: cfg!(feature = "process"),
+        }
+    }
+
+    /// Listens on `host:port` (port 0 picks a free port), whatever `TRACK_METRICS_ADDR` says.
+    #[cfg(feature = "http")]
+    pub fn listen_address(mut self, address: impl Into<String>) -> Self {
+        self.listen = Listen::Address(address.into());
+        self
+    }
+
+    /// The path the endpoint serves; `/metrics` by default.
+    #[cfg(feature = "http")]
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Answers only requests with `Authorization: Bearer <token>`; others get 401.
+    #[cfg(feature = "http")]
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.endpoint.bearer_token = Some(token.into());
+        self
+    }
+
+    /// Answers only requests with this HTTP basic authentication; others get 401.
+    #[cfg(feature = "http")]
+    pub fn basic_auth(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.endpoint.basic_auth = Some((user.into(), password.into()));
+        self
+    }
+
+    /// Answers only clients in this network (`10.0.0.0/8`, `192.168.1.7`, `::1`); others get
+    /// 403. Call it once per network; with none, every client that reaches the port is answered.
+    #[cfg(feature = "http")]
+    pub fn allow_network(mut self, network: impl Into<String>) -> Self {
+        self.endpoint.allowed_networks.push(network.into());
+        self
+    }
+
+    /// How many scrapes may be rendered at once; more get 503. 4 by default.
+    #[cfg(feature = "http")]
+    pub fn max_concurrent_scrapes(mut self, limit: usize) -> Self {
+        self.endpoint.max_concurrent_scrapes = limit;
+        self
+    }
+
+    /// How long a client has to send its request headers; 10 seconds by default.
+    #[cfg(feature = "http")]
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.endpoint.header_timeout = timeout;
+        self
+    }
+
+    /// How long one connection may last, whatever it does; 60 seconds by default.
+    #[cfg(feature = "http")]
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.endpoint.connection_timeout = timeout;
+        self
+    }
+
+    /// Starts no HTTP listener: the exposition is only available from [`crate::render`], to be
+    /// served by the application's own web framework.
+    pub fn without_listener(mut self) -> Self {
+        self.listen = Listen::Disabled;
+        self
+    }
+
+    /// Adds a label to every series, such as `service="checkout"`.
+    pub fn global_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.global_labels.push((name.into(), value.into()));
+        self
+    }
+
+    /// The buckets of every histogram that has no buckets of its own; [`DEFAULT_BUCKETS`] by
+    /// default.
+    pub fn default_buckets(mut self, bounds: &[f64]) -> Self {
+        self.default_buckets = bounds.to_vec();
+        self
+    }
+
+    /// The buckets of one histogram family, by its full name: a `#[track_metrics]` duration
+    /// family, a `metrics!` histogram without `#[buckets]`, or a `metrics::histogram!` name.
+    pub fn buckets_for(mut self, metric: impl Into<String>, bounds: &[f64]) -> Self {
+        self.metric_buckets.push((metric.into(), bounds.to_vec()));
+        self
+    }
+
+    /// How many label sets a family keeps before folding new ones into its overflow series:
+    /// families declared with `metrics!` (unless their declaration says `#[max_series(...)]`)
+    /// and those of the `metrics` facade; [`DEFAULT_MAX_SERIES`] by default.
+    pub fn max_series(mut self, limit: usize) -> Self {
+        self.max_series = limit;
+        self
+    }
+
+    /// Gives every `#[track_metrics]` function the in-flight gauge
+    /// (`function_calls_in_flight`), as `#[track_metrics(in_flight)]` does for one.
+    pub fn in_flight(mut self, enabled: bool) -> Self {
+        self.in_flight = enabled;
+        self
+    }
+
+    /// Whether the exposition includes the standard `process_*` metrics (feature `process`, on
+    /// by default).
+    #[cfg(feature = "process")]
+    pub fn process_metrics(mut self, enabled: bool) -> Self {
+        self.process_metrics = enabled;
+        self
+    }
+
+    /// Installs the global recorder and starts the endpoint.
+    ///
+    /// # Errors
+    ///
+    /// Any inconsistent setting, a listen address that is invalid or in use, a second call in the
+    /// process, or another recorder already installed. Nothing keeps running after an error.
+    pub fn install(self) -> Result<Exporter, Error> {
+        crate::install::install(self)
+    }
+
+    /// Where to listen, if anywhere, and whence that came.
+    #[cfg(feature = "http")]
+    pub(crate) fn resolved_address(&self) -> Option<(String, &'static str)> {
+        match &self.listen {
+            Listen::Disabled => None,
+            Listen::Address(value) => Some((value.clone(), "ExporterBuilder::listen_address")),
+            Listen::Default => Some(match std::env::var(ADDR_VARIABLE) {
+                Ok(value) if !value.trim().is_empty() => (value, ADDR_VARIABLE),
+                _ => (DEFAULT_ADDR.to_owned(), "the default"),
+            }),
+        }
+    }
+}
+
+/// What `install()` reads from the builder.
+pub(crate) struct Parts {
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) path: String,
+    #[cfg(feature = "http")]
+    pub(crate) endpoint: crate::serve::Settings,
+    pub(crate) global_labels: Vec<(String, String)>,
+    pub(crate) default_buckets: Vec<f64>,
+    pub(crate) metric_buckets: Vec<(String, Vec<f64>)>,
+    pub(crate) max_series: usize,
+    pub(crate) in_flight: bool,
+    pub(crate) process_metrics: bool,
+}
+
+impl ExporterBuilder {
+    pub(crate) fn parts(&self) -> Parts {
+        Parts {
+            path: self.path.clone(),
+            #[cfg(feature = "http")]
+            endpoint: crate::serve::Settings {
+                path: self.path.clone(),
+                ..self.endpoint.clone()
+            },
+            global_labels: self.global_labels.clone(),
+            default_buckets: self.default_buckets.clone(),
+            metric_buckets: self.metric_buckets.clone(),
+            max_series: self.max_series,
+            in_flight: self.in_flight,
+            process_metrics: self.process_metrics,
+        }
+    }
+}
+
+impl Exporter {
+    pub(crate) fn new(local_addr: Option<std::net::SocketAddr>, path: String) -> Self {
+        Exporter { local_addr, path }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults() {
+        let parts = ExporterBuilder::new().parts();
+        assert_eq!(parts.default_buckets, DEFAULT_BUCKETS);
+        assert_eq!(parts.max_series, 1000);
+        assert!(!parts.in_flight);
+        assert_eq!(parts.process_metrics, cfg!(feature = "process"));
+        assert_eq!(parts.path, "/metrics");
+        #[cfg(feature = "http")]
+        {
+            assert_eq!(parts.endpoint.max_concurrent_scrapes, 4);
+            assert_eq!(parts.endpoint.header_timeout, Duration::from_secs(10));
+            assert_eq!(parts.endpoint.connection_timeout, Duration::from_secs(60));
+            let builder = ExporterBuilder::new();
+            if std::env::var_os(ADDR_VARIABLE).is_none() {
+                assert_eq!(
+                    builder.resolved_address(),
+                    Some(("127.0.0.1:9000".to_owned(), "the default"))
+                );
+            }
+            let networks = builder
+                .allow_network("10.0.0.0/8")
+                .allow_network("::1")
+                .parts()
+                .endpoint
+                .allowed_networks;
+            assert_eq!(networks, ["10.0.0.0/8", "::1"]);
+        }
+        assert!(
+            ExporterBuilder::new()
+                .without_listener()
+                .listen
+                .is_disabled()
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! `install()`: every check first, then the endpoint, the `metrics` recorder and the settings,
+//! in an order where a failure leaves nothing running and nothing set.
+
+pub(crate) mod builder;
+pub(crate) mod checks;
+mod threads;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use crate::error::Error;
+use crate::install::builder::{Exporter, ExporterBuilder};
+use crate::install::checks::Owned;
+use crate::model::descriptor::{Descriptor, SiteInfo};
+use crate::state::{self, Settings};
+use crate::storage::call_site::{CALL_SITES, CallSite};
+use crate::storage::declared::FAMILIES;
+use crate::storage::facade::{Facade, FacadeRecorder};
+
+static INSTALLING: Mutex<()> = Mutex::new(());
+
+pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+    if state::settings().is_some() {
+        return Err(Error::AlreadyInstalled);
+    }
+    let parts = builder.parts();
+    if parts.max_series == 0 {
+        return Err(Error::setting(
+            "max_series",
+            "`max_series` must be at least 1",
+        ));
+    }
+    checks::global_labels(&parts.global_labels)?;
+    checks::bucket_layout(|| "default buckets".to_owned(), &parts.default_buckets)?;
+
+    let infos: Vec<&'static SiteInfo> = CALL_SITES.iter().map(CallSite::info).collect();
+    let descriptors: Vec<&'static Descriptor> =
+        FAMILIES.iter().map(|family| family.descriptor()).collect();
+    checks::sites(&infos, &parts.global_labels)?;
+    let mut owned = checks::site_families(&infos);
+    #[cfg(feature = "process")]
+    if parts.process_metrics {
+        owned.extend(crate::process::FAMILIES.iter().map(|(name, kind)| Owned {
+            name,
+            kind: *kind,
+            owner: "the process metrics (`ExporterBuilder::process_metrics`)".to_owned(),
+        }));
+    }
+    owned.extend(
+        crate::scrape::OWN_FAMILIES
+            .iter()
+            .map(|(name, kind)| Owned {
+                name,
+                kind: *kind,
+                owner: "track_metrics itself".to_owned(),
+            }),
+    );
+    owned.extend(checks::declared_families(
+        &descriptors,
+        &parts.global_labels,
+    )?);
+    let reserved = checks::distinct_series_names(&owned)?;
+    let family_buckets = checks::family_buckets(&parts.metric_buckets, &descriptors, &infos)?;
+
+    // Kept for the rest of the process once installed; a few bytes lost on a failed install.
+    let settings: &'static Settings = Box::leak(Box::new(Settings {
+        global_labels: parts.global_labels.clone(),
+        default_buckets: parts.default_buckets.clone().leak(),
+        family_buckets: family_buckets
+            .into_iter()
+            .map(|(name, bounds)| (name, &*bounds.leak()))
+            .collect::<HashMap<_, _>>(),
+        max_series: parts.max_series,
+        in_flight: parts.in_flight,
+        process_metrics: parts.process_metrics,
+    }));
+    let layout_of = |descriptor: &Descriptor| {
+        if descriptor.buckets.is_empty() {
+            settings.buckets_of(descriptor.name).to_vec()
+        } else {
+            descriptor.buckets.to_vec()
+        }
+    };
+    let in_use = || {
+        FAMILIES
+            .iter()
+            .filter_map(|family| Some((family.descriptor(), family.layout_in_use()?)))
+            .collect::<Vec<_>>()
+    };
+    checks::layouts_in_use(&in_use(), |name| {
+        let descriptor = descriptors
+            .iter()
+            .find(|descriptor| descriptor.name == name);
+        descriptor.map_or_else(Vec::new, |descriptor| layout_of(descriptor))
+    })?;
+    // Calibrated here, so that no call pays for it.
+    let _ = crate::storage::clock::clock();
+
+    #[cfg(feature = "http")]
+    let listener = match builder.resolved_address() {
+        Some((address, origin)) => Some(crate::serve::Listener::bind(
+            &address,
+            origin,
+            &parts.endpoint,
+        )?),
+        None => None,
+    };
+    #[cfg(feature = "http")]
+    let local_addr = listener.as_ref().map(|listener| listener.local_addr);
+    #[cfg(not(feature = "http"))]
+    let (listener, local_addr) = (None, None);
+    let started = threads::Started::spawn(listener)?;
+
+    let facade = Facade::new(settings, reserved);
+    if metrics::set_global_recorder(FacadeRecorder(facade)).is_err() {
+        return Err(Error::RecorderAlreadySet);
+    }
+    // From here on nothing fails: the process is installed.
+    Facade::publish(facade);
+    state::set(settings);
+    for site in CALL_SITES.iter() {
+        site.register(settings);
+    }
+    for (descriptor, layout) in in_use() {
+        // Only a first use racing with this `install()` can get here.
+        if layout != layout_of(descriptor) {
+            log::warn!(
+                "{} was first used while `install()` ran, and keeps the buckets {layout:?}",
+                descriptor.describe()
+            );
+        }
+    }
+    started.run();
+    Ok(Exporter::new(local_addr, parts.path))
+}

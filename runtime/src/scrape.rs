@@ -1,0 +1,118 @@
+//! One scrape: every source read into snapshots (the call sites, the declared families, the
+//! `metrics` facade, the process, and track-metrics' own counts), then written by a writer.
+//!
+//! User code runs during a scrape (a gauge's function), never under a lock of ours. A scrape
+//! started from inside one, on the same thread, gets an empty exposition instead of recursing.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+
+use crate::model::kind::Kind;
+use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
+use crate::state::{self, Settings};
+use crate::storage::call_site;
+use crate::storage::declared::{FAMILIES, Snapshots};
+use crate::storage::facade::Facade;
+
+/// Operations on label sets beyond their family's series limit, by family.
+pub(crate) const CARDINALITY_OVERFLOW: &str = "track_metrics_cardinality_overflow_total";
+/// Keys of the `metrics` facade that recorded nothing, by reason.
+pub(crate) const FACADE_REFUSED: &str = "track_metrics_facade_refused_total";
+
+/// The families a scrape adds of its own, for the install-time name checks.
+pub(crate) const OWN_FAMILIES: [(&str, Kind); 2] = [
+    (CARDINALITY_OVERFLOW, Kind::Counter),
+    (FACADE_REFUSED, Kind::Counter),
+];
+
+thread_local! {
+    static SCRAPING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Every family of the program, or `None` when called from inside a scrape on this thread.
+pub(crate) fn families(settings: &Settings) -> Option<Vec<FamilySnapshot>> {
+    if SCRAPING.with(|scraping| scraping.replace(true)) {
+        return None;
+    }
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            SCRAPING.with(|scraping| scraping.set(false));
+        }
+    }
+    let _done = Done;
+    let mut families = Vec::new();
+    call_site::collect(&mut families);
+    let mut declared = Snapshots::default();
+    let mut overflowed: Vec<(&'static str, u64)> = Vec::new();
+    for family in FAMILIES.iter() {
+        family.collect(&mut declared);
+        let count = family.overflowed();
+        if count > 0 {
+            overflowed.push((family.descriptor().name, count));
+        }
+    }
+    families.append(&mut declared.0);
+    if let Some(facade) = Facade::installed() {
+        facade.collect(&mut families);
+        overflowed.extend(facade.overflowed());
+        let refused: Vec<_> = facade
+            .refused()
+            .into_iter()
+            .filter(|(_, count)| *count > 0)
+            .collect();
+        families.extend(counts(
+            FACADE_REFUSED,
+            "Keys of the metrics facade that recorded nothing, by reason",
+            "reason",
+            refused,
+        ));
+    }
+    families.extend(counts(
+        CARDINALITY_OVERFLOW,
+        "Operations on label sets beyond their family's series limit, folded into its overflow series",
+        "metric",
+        overflowed,
+    ));
+    #[cfg(feature = "process")]
+    if settings.process_metrics {
+        crate::process::collect(&mut families);
+    }
+    #[cfg(not(feature = "process"))]
+    let _ = settings;
+    Some(families)
+}
+
+/// A counter family with one series per `(label value, count)`, or none when there are none.
+fn counts(
+    name: &'static str,
+    help: &'static str,
+    label: &'static str,
+    values: Vec<(&'static str, u64)>,
+) -> Option<FamilySnapshot> {
+    (!values.is_empty()).then(|| FamilySnapshot {
+        name,
+        help: Some(Cow::Borrowed(help)),
+        kind: Kind::Counter,
+        series: values
+            .into_iter()
+            .map(|(value, count)| SeriesSnapshot {
+                labels: vec![(label, Cow::Borrowed(value))],
+                value: Value::Int(count),
+            })
+            .collect(),
+    })
+}
+
+/// The exposition in text format 0.0.4; empty before `install()` and from inside a scrape.
+pub(crate) fn text() -> String {
+    let Some(settings) = state::settings() else {
+        return String::new();
+    };
+    match families(settings) {
+        Some(mut families) => {
+            crate::exposition::text::write(&mut families, &settings.global_labels)
+        }
+        None => String::new(),
+    }
+}

@@ -1,0 +1,71 @@
+//! The settings `install()` resolves once for the rest of the process, handed down to the
+//! storage (bucket layouts, series limits) and to the scrape (global labels, process metrics).
+//!
+//! Until `install()` has set them, [`settings`] is `None` and the storage uses each family's
+//! declared values or the defaults; `install()` refuses a builder setting that would contradict a
+//! layout already in use, so a family never has two.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::model::buckets::DEFAULT_BUCKETS;
+
+/// How many label sets a family keeps when neither its declaration nor the builder says.
+pub const DEFAULT_MAX_SERIES: usize = 1000;
+
+static SETTINGS: OnceLock<&'static Settings> = OnceLock::new();
+
+/// What the builder decided, checked.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// Labels written first on every series.
+    pub(crate) global_labels: Vec<(String, String)>,
+    /// The layout of every histogram family without one of its own.
+    pub(crate) default_buckets: &'static [f64],
+    /// Layouts by family name, from `buckets_for` and the declarations.
+    pub(crate) family_buckets: HashMap<String, &'static [f64]>,
+    /// Series limit of a family whose declaration gives none.
+    pub(crate) max_series: usize,
+    /// Every `#[track_metrics]` function shows its calls in flight.
+    pub(crate) in_flight: bool,
+    /// The scrape includes the `process_*` families.
+    pub(crate) process_metrics: bool,
+}
+
+impl Settings {
+    /// The bucket layout of a histogram family, by name.
+    pub(crate) fn buckets_of(&self, family: &str) -> &'static [f64] {
+        self.family_buckets
+            .get(family)
+            .copied()
+            .unwrap_or(self.default_buckets)
+    }
+}
+
+/// The settings, once `install()` has set them.
+pub(crate) fn settings() -> Option<&'static Settings> {
+    SETTINGS.get().copied()
+}
+
+/// Sets the settings for the rest of the process; `false` if they were set already.
+pub(crate) fn set(settings: &'static Settings) -> bool {
+    SETTINGS.set(settings).is_ok()
+}
+
+/// The layout of a histogram family: its declared bounds, else the builder's for its name once
+/// installed, else the default.
+pub(crate) fn buckets_of(family: &str, declared: &'static [f64]) -> &'static [f64] {
+    if !declared.is_empty() {
+        return declared;
+    }
+    settings().map_or(DEFAULT_BUCKETS, |settings| settings.buckets_of(family))
+}
+
+/// The series limit of a family: its declared one (when not 0), else the builder's, else the
+/// default.
+pub(crate) fn max_series(declared: usize) -> usize {
+    if declared > 0 {
+        return declared;
+    }
+    settings().map_or(DEFAULT_MAX_SERIES, |settings| settings.max_series)
+}

@@ -1,0 +1,58 @@
+//! Counters: totals that only go up, one word per writing thread.
+
+use crate::storage::cells::{self, Cells};
+
+/// A counter: a total that only goes up.
+///
+/// Each thread adds into a cell of its own, so threads that count into one series do not slow
+/// each other down; a read adds the cells up. A total saturates at `u64::MAX` instead of
+/// wrapping to zero.
+///
+/// ```rust,standalone_crate
+/// track_metrics::metrics! {
+///     /// Total HTTP requests
+///     pub counter REQUESTS: requests_total(method, endpoint);
+/// }
+///
+/// let get_users = REQUESTS.labels("GET", "/users");
+/// get_users.inc();
+/// get_users.inc_by(2);
+/// assert_eq!(get_users.get(), 3);
+/// ```
+pub struct Counter {
+    cells: &'static Cells,
+}
+
+impl std::fmt::Debug for Counter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counter")
+            .field("value", &self.get())
+            .finish()
+    }
+}
+
+impl Counter {
+    /// A counter at zero.
+    pub(crate) fn new() -> Self {
+        Counter {
+            cells: Cells::new(1),
+        }
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.inc_by(1);
+    }
+
+    /// Adds `amount`.
+    #[inline]
+    pub fn inc_by(&self, amount: u64) {
+        self.cells.write(|words| cells::add(&words[0], amount));
+    }
+
+    /// The current total.
+    pub fn get(&self) -> u64 {
+        self.cells.sum(0)
+    }
+}

@@ -1,0 +1,469 @@
+//! The families that `metrics!` declares: their series by label values with a bound on how
+//! many, the one bucket layout of a histogram family, and their registration for the scrape.
+//!
+//! Every declaration registers its family in [`FAMILIES`] at link time. Series are created on
+//! first use and live as long as the program, as in prometheus_client; a family with labels
+//! keeps at most its series limit of label sets, and folds the others into one overflow series.
+
+use std::borrow::Cow;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Once, OnceLock, PoisonError, RwLock};
+use std::time::Duration;
+
+use hashbrown::HashTable;
+
+use crate::model::descriptor::Descriptor;
+use crate::model::kind::Kind;
+use crate::model::names::{OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE};
+use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
+use crate::state;
+use crate::storage::counter::Counter;
+use crate::storage::gauge::Gauge;
+use crate::storage::histogram::Histogram;
+use crate::storage::lookup;
+use crate::storage::summary::Summary;
+
+/// Every family declared with `metrics!` in the program, gathered by the linker.
+#[linkme::distributed_slice]
+pub static FAMILIES: [&'static dyn Collect];
+
+/// The value of one series, as the scrape reads it (not public API).
+#[doc(hidden)]
+pub struct SeriesValue(pub(crate) Value);
+
+/// What a scrape collects families into (not public API).
+#[doc(hidden)]
+#[derive(Default)]
+pub struct Snapshots(pub(crate) Vec<FamilySnapshot>);
+
+/// What every kind of series does for its family.
+#[doc(hidden)]
+pub trait Series: Send + Sync + 'static {
+    /// A new series at zero; `bounds` is the family's bucket layout, for a histogram.
+    fn create(descriptor: &'static Descriptor, bounds: &'static [f64]) -> Self;
+    /// Its value, or `None` to leave it out of this scrape (a gauge whose function panicked).
+    fn value(&self) -> Option<SeriesValue>;
+}
+
+impl Series for Counter {
+    fn create(_: &'static Descriptor, _: &'static [f64]) -> Self {
+        Counter::new()
+    }
+
+    fn value(&self) -> Option<SeriesValue> {
+        Some(SeriesValue(Value::Int(self.get())))
+    }
+}
+
+impl Series for Gauge {
+    fn create(_: &'static Descriptor, _: &'static [f64]) -> Self {
+        Gauge::new()
+    }
+
+    fn value(&self) -> Option<SeriesValue> {
+        let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.get())).ok()?;
+        Some(SeriesValue(Value::Float(value)))
+    }
+}
+
+impl Series for Histogram {
+    fn create(_: &'static Descriptor, bounds: &'static [f64]) -> Self {
+        Histogram::new(bounds)
+    }
+
+    fn value(&self) -> Option<SeriesValue> {
+        Some(SeriesValue(Histogram::value(self)))
+    }
+}
+
+impl Series for Summary {
+    fn create(descriptor: &'static Descriptor, _: &'static [f64]) -> Self {
+        Summary::new(
+            descriptor.quantiles,
+            Duration::from_secs(descriptor.max_age_seconds),
+        )
+    }
+
+    fn value(&self) -> Option<SeriesValue> {
+        Some(SeriesValue(Summary::value(self)))
+    }
+}
+
+/// A declared family as the scrape and `install()` see it.
+pub trait Collect: Sync {
+    /// Its declaration.
+    fn descriptor(&self) -> &'static Descriptor;
+    /// Appends its snapshot, if it has series.
+    #[doc(hidden)]
+    fn collect(&self, out: &mut Snapshots);
+    /// The bucket layout its series were given before `install()`, if any.
+    #[doc(hidden)]
+    fn layout_in_use(&self) -> Option<&'static [f64]> {
+        None
+    }
+    /// Operations sent to its overflow series so far.
+    #[doc(hidden)]
+    fn overflowed(&self) -> u64 {
+        0
+    }
+}
+
+/// The one bucket layout of a family, fixed at the creation of its first series.
+struct Layout(OnceLock<&'static [f64]>);
+
+impl Layout {
+    const fn new() -> Self {
+        Layout(OnceLock::new())
+    }
+
+    /// The bounds a new series of the family gets: empty for kinds without buckets.
+    fn bounds(&self, descriptor: &'static Descriptor) -> &'static [f64] {
+        if descriptor.kind != Kind::Histogram {
+            return &[];
+        }
+        self.0
+            .get_or_init(|| state::buckets_of(descriptor.name, descriptor.buckets))
+    }
+}
+
+fn snapshot(descriptor: &'static Descriptor, series: Vec<SeriesSnapshot>) -> FamilySnapshot {
+    FamilySnapshot {
+        name: descriptor.name,
+        help: Some(Cow::Borrowed(descriptor.help)),
+        kind: descriptor.kind,
+        series,
+    }
+}
+
+/// A family without labels: one series, shown at zero from the start.
+pub struct Metric<S> {
+    descriptor: &'static Descriptor,
+    layout: Layout,
+    series: OnceLock<S>,
+}
+
+impl<S: Series> Metric<S> {
+    /// The family of `descriptor`.
+    pub const fn new(descriptor: &'static Descriptor) -> Self {
+        Metric {
+            descriptor,
+            layout: Layout::new(),
+            series: OnceLock::new(),
+        }
+    }
+
+    /// Its one series.
+    #[inline]
+    pub fn series(&self) -> &S {
+        self.series
+            .get_or_init(|| S::create(self.descriptor, self.layout.bounds(self.descriptor)))
+    }
+}
+
+impl<S: Series> Collect for Metric<S> {
+    fn descriptor(&self) -> &'static Descriptor {
+        self.descriptor
+    }
+
+    fn collect(&self, out: &mut Snapshots) {
+        let series = self
+            .series()
+            .value()
+            .map(|SeriesValue(value)| SeriesSnapshot {
+                labels: Vec::new(),
+                value,
+            });
+        out.0
+            .push(snapshot(self.descriptor, series.into_iter().collect()));
+    }
+
+    fn layout_in_use(&self) -> Option<&'static [f64]> {
+        self.layout.0.get().copied()
+    }
+}
+
+/// One series of a family with labels, and its label values.
+struct Entry<S> {
+    values: Box<[Box<str>]>,
+    overflow: bool,
+    series: S,
+}
+
+impl<S> Entry<S> {
+    fn matches(&self, values: &[&str]) -> bool {
+        !self.overflow
+            && self.values.len() == values.len()
+            && self.values.iter().zip(values).all(|(a, b)| **a == **b)
+    }
+}
+
+/// The series of a family, by label values.
+struct Index<S: 'static> {
+    /// Unique to this family for the life of the process: the key of its entries in the
+    /// per-thread cache of lookups.
+    id: usize,
+    hasher: foldhash::fast::RandomState,
+    table: RwLock<HashTable<&'static Entry<S>>>,
+}
+
+impl<S> Index<S> {
+    fn hash(&self, values: &[&str]) -> u64 {
+        self.hasher.hash_one(values)
+    }
+}
+
+/// A family with labels: a series per label set, up to a limit.
+///
+/// Past the limit, new label sets share one series whose labels are all `__overflow__`, marked
+/// `track_metrics_overflow="true"`, and `track_metrics_cardinality_overflow_total{metric}`
+/// counts the operations sent there: a label fed from hostile input cannot grow memory without
+/// bound.
+pub struct Family<S: 'static> {
+    descriptor: &'static Descriptor,
+    layout: Layout,
+    index: OnceLock<Index<S>>,
+    overflow: OnceLock<&'static Entry<S>>,
+    overflowed: AtomicU64,
+    preinitialised: Once,
+    warned: AtomicBool,
+}
+
+impl<S: Series> Family<S> {
+    /// The family of `descriptor`.
+    pub const fn new(descriptor: &'static Descriptor) -> Self {
+        Family {
+            descriptor,
+            layout: Layout::new(),
+            index: OnceLock::new(),
+            overflow: OnceLock::new(),
+            overflowed: AtomicU64::new(0),
+            preinitialised: Once::new(),
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    fn index(&self) -> &Index<S> {
+        static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        self.index.get_or_init(|| Index {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            hasher: foldhash::fast::RandomState::default(),
+            table: RwLock::new(HashTable::new()),
+        })
+    }
+
+    /// The series of these label values, created on first use.
+    #[inline]
+    pub fn series(&self, values: &[&str]) -> &'static S {
+        let index = self.index();
+        let hash = index.hash(values);
+        if let Some(entry) = lookup::recall(index.id, hash) {
+            // SAFETY: only this family stores entries under its id, and they are `Entry<S>`s
+            // that live forever.
+            let entry = unsafe { &*entry.cast::<Entry<S>>() };
+            if entry.matches(values) {
+                return &entry.series;
+            }
+        }
+        let found = index
+            .table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .find(hash, |entry| entry.matches(values))
+            .copied();
+        let entry = match found {
+            Some(entry) => entry,
+            None => match self.insert(index, hash, values) {
+                Some(entry) => entry,
+                None => return self.overflow(),
+            },
+        };
+        lookup::remember(index.id, hash, std::ptr::from_ref(entry).cast());
+        &entry.series
+    }
+
+    #[cold]
+    fn insert(&self, index: &Index<S>, hash: u64, values: &[&str]) -> Option<&'static Entry<S>> {
+        let limit = state::max_series(self.descriptor.max_series);
+        let mut table = index.table.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = table.find(hash, |entry| entry.matches(values)) {
+            return Some(entry);
+        }
+        if table.len() >= limit {
+            return None;
+        }
+        // Series live as long as the program, and the limit bounds how many there are.
+        let entry: &'static Entry<S> = Box::leak(Box::new(Entry {
+            values: values.iter().map(|value| Box::from(*value)).collect(),
+            overflow: false,
+            series: S::create(self.descriptor, self.layout.bounds(self.descriptor)),
+        }));
+        table.insert_unique(hash, entry, |entry| {
+            index.hash(
+                &entry
+                    .values
+                    .iter()
+                    .map(|value| &**value)
+                    .collect::<Vec<_>>(),
+            )
+        });
+        Some(entry)
+    }
+
+    #[cold]
+    fn overflow(&self) -> &'static S {
+        self.overflowed.fetch_add(1, Ordering::Relaxed);
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            log::warn!(
+                "metric `{}` reached its limit of {} label sets: new label sets are folded into \
+                 the series labelled `{OVERFLOW_LABEL_VALUE}`; raise the limit with \
+                 `#[max_series(...)]` or `ExporterBuilder::max_series`, or bound the label values",
+                self.descriptor.name,
+                state::max_series(self.descriptor.max_series)
+            );
+        }
+        let entry = self.overflow.get_or_init(|| {
+            Box::leak(Box::new(Entry {
+                values: vec![Box::from(OVERFLOW_LABEL_VALUE); self.descriptor.labels.len()]
+                    .into_boxed_slice(),
+                overflow: true,
+                series: S::create(self.descriptor, self.layout.bounds(self.descriptor)),
+            }))
+        });
+        &entry.series
+    }
+
+    /// Creates every combination of enum label values, once.
+    fn preinitialise(&self) {
+        let variants = self.descriptor.variants;
+        if variants.len() != self.descriptor.labels.len()
+            || variants.iter().any(|values| values.is_empty())
+        {
+            return;
+        }
+        self.preinitialised.call_once(|| {
+            let mut indices = vec![0; variants.len()];
+            let mut values = Vec::with_capacity(variants.len());
+            loop {
+                values.clear();
+                values.extend(
+                    indices
+                        .iter()
+                        .zip(variants)
+                        .map(|(index, options)| options[*index]),
+                );
+                let _ = self.series(&values);
+                // Next combination, like an odometer.
+                let Some(position) = (0..indices.len())
+                    .rev()
+                    .find(|&i| indices[i] + 1 < variants[i].len())
+                else {
+                    break;
+                };
+                indices[position] += 1;
+                indices[position + 1..].fill(0);
+            }
+        });
+    }
+}
+
+impl<S: Series> Collect for Family<S> {
+    fn descriptor(&self) -> &'static Descriptor {
+        self.descriptor
+    }
+
+    fn collect(&self, out: &mut Snapshots) {
+        self.preinitialise();
+        // Copied out, so that no lock is held while series are read (a gauge's function may
+        // use this very family).
+        let mut entries: Vec<&'static Entry<S>> = self
+            .index()
+            .table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .copied()
+            .collect();
+        entries.extend(self.overflow.get().copied());
+        if entries.is_empty() {
+            return;
+        }
+        let labels = self.descriptor.labels;
+        let series = entries
+            .into_iter()
+            .filter_map(|entry| {
+                let SeriesValue(value) = entry.series.value()?;
+                let mut pairs: Vec<(&'static str, Cow<'static, str>)> = labels
+                    .iter()
+                    .zip(entry.values.iter())
+                    .map(|(label, value)| (*label, Cow::Borrowed(&**value)))
+                    .collect();
+                if entry.overflow {
+                    pairs.push((OVERFLOW_LABEL, Cow::Borrowed("true")));
+                }
+                Some(SeriesSnapshot {
+                    labels: pairs,
+                    value,
+                })
+            })
+            .collect();
+        out.0.push(snapshot(self.descriptor, series));
+    }
+
+    fn layout_in_use(&self) -> Option<&'static [f64]> {
+        self.layout.0.get().copied()
+    }
+
+    fn overflowed(&self) -> u64 {
+        self.overflowed.load(Ordering::Relaxed)
+    }
+}
+
+/// An info family: one series at 1, whose label values are set as a whole.
+pub struct InfoMetric {
+    descriptor: &'static Descriptor,
+    values: RwLock<Option<Box<[Box<str>]>>>,
+}
+
+impl InfoMetric {
+    /// The family of `descriptor`.
+    pub const fn new(descriptor: &'static Descriptor) -> Self {
+        InfoMetric {
+            descriptor,
+            values: RwLock::new(None),
+        }
+    }
+
+    /// Replaces the label values.
+    pub fn set(&self, values: &[&str]) {
+        let owned = values.iter().map(|value| Box::from(*value)).collect();
+        *self.values.write().unwrap_or_else(PoisonError::into_inner) = Some(owned);
+    }
+}
+
+impl Collect for InfoMetric {
+    fn descriptor(&self) -> &'static Descriptor {
+        self.descriptor
+    }
+
+    fn collect(&self, out: &mut Snapshots) {
+        let values = self.values.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(values) = &*values else {
+            return;
+        };
+        let labels = self
+            .descriptor
+            .labels
+            .iter()
+            .zip(values.iter())
+            .map(|(label, value)| (*label, Cow::Owned(value.to_string())))
+            .collect();
+        out.0.push(snapshot(
+            self.descriptor,
+            vec![SeriesSnapshot {
+                labels,
+                value: Value::Int(1),
+            }],
+        ));
+    }
+}

@@ -1,0 +1,619 @@
+//! The `metrics` facade on the same storage: the global recorder that `install()` sets, so that
+//! `metrics::counter!`, `gauge!` and `histogram!` from any crate of the program land in the
+//! same per-thread cells as everything else, and in the same scrape.
+//!
+//! Handles are kept in `metrics_util`'s sharded [`Registry`], by key, so that a repeated
+//! registration is one read-locked lookup. What reaches the facade is not checked at compile
+//! time, so a new key is checked here first: its name and label names are sanitised as
+//! metrics-exporter-prometheus does (so a service moving from it keeps its series names), then
+//! refused if the name is one of this crate's families or another facade family's (after
+//! sanitising, or as another kind), or if a label is reserved (`le`, `quantile`, `__*`, empty),
+//! a global label, or repeated. A refused key records nothing: it is counted in
+//! `track_metrics_facade_refused_total{reason}` and reported once through `log`, and the rest
+//! of the scrape stays valid. A family keeps at most its series limit of label sets, as declared
+//! families do; keys past it share the overflow series and are not kept in the registry, so
+//! hostile label values cannot grow memory.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use metrics::{Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use metrics_util::registry::{Registry, Storage};
+
+use crate::model::kind::Kind;
+use crate::model::names::{
+    OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE, is_metric_name, reserved_label_problem,
+    sanitize_label_key, sanitize_metric_name,
+};
+use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
+use crate::state::Settings;
+use crate::storage::counter::Counter;
+use crate::storage::gauge::Gauge;
+use crate::storage::histogram::Histogram;
+
+/// Distinct names whose refusal is logged; later ones are only counted.
+const MAX_WARNINGS: usize = 64;
+/// Distinct facade families kept; further names are refused.
+const MAX_FAMILIES: usize = 10_000;
+/// Descriptions kept for names not registered yet.
+const MAX_DESCRIPTIONS: usize = 10_000;
+
+static FACADE: OnceLock<&'static Facade> = OnceLock::new();
+
+/// Why a key was refused: the `reason` label of `track_metrics_facade_refused_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    InvalidName,
+    ReservedName,
+    NameClash,
+    KindConflict,
+    ReservedLabel,
+    DuplicateLabel,
+    GlobalLabel,
+    TooManyFamilies,
+}
+
+const REFUSALS: [Refusal; 8] = [
+    Refusal::InvalidName,
+    Refusal::ReservedName,
+    Refusal::NameClash,
+    Refusal::KindConflict,
+    Refusal::ReservedLabel,
+    Refusal::DuplicateLabel,
+    Refusal::GlobalLabel,
+    Refusal::TooManyFamilies,
+];
+
+impl Refusal {
+    fn reason(self) -> &'static str {
+        match self {
+            Refusal::InvalidName => "invalid_name",
+            Refusal::ReservedName => "reserved_name",
+            Refusal::NameClash => "name_clash",
+            Refusal::KindConflict => "kind_conflict",
+            Refusal::ReservedLabel => "reserved_label",
+            Refusal::DuplicateLabel => "duplicate_label",
+            Refusal::GlobalLabel => "global_label",
+            Refusal::TooManyFamilies => "too_many_families",
+        }
+    }
+
+    fn explain(self) -> &'static str {
+        match self {
+            Refusal::InvalidName => "its name is empty once sanitised",
+            Refusal::ReservedName => {
+                "its name, once sanitised, is a family of `#[track_metrics]`, `metrics!`, the \
+                 process metrics or track_metrics itself"
+            }
+            Refusal::NameClash => {
+                "once sanitised, its name or one of its series names is another facade metric's"
+            }
+            Refusal::KindConflict => "its name is already used by a metric of another kind",
+            Refusal::ReservedLabel => {
+                "a label name is reserved (`le`, `quantile`, `__*`, empty, `track_metrics_overflow`)"
+            }
+            Refusal::DuplicateLabel => "two of its label names are the same once sanitised",
+            Refusal::GlobalLabel => "a label name is one of the global labels",
+            Refusal::TooManyFamilies => "the facade already holds 10,000 metric names",
+        }
+    }
+}
+
+/// A facade counter: the total, plus what `absolute` raised it by.
+pub(crate) struct CounterHandle {
+    counter: Counter,
+    raised: AtomicU64,
+}
+
+impl CounterHandle {
+    fn get(&self) -> u64 {
+        self.counter
+            .get()
+            .saturating_add(self.raised.load(Ordering::Relaxed))
+    }
+}
+
+impl metrics::CounterFn for CounterHandle {
+    fn increment(&self, value: u64) {
+        self.counter.inc_by(value);
+    }
+
+    fn absolute(&self, value: u64) {
+        // Raises the total to at least `value`; concurrent increments may make it a bit more.
+        let current = self.get();
+        if value > current {
+            self.raised.fetch_add(value - current, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A facade gauge.
+pub(crate) struct GaugeHandle(Gauge);
+
+impl metrics::GaugeFn for GaugeHandle {
+    fn increment(&self, value: f64) {
+        self.0.add(value);
+    }
+
+    fn decrement(&self, value: f64) {
+        self.0.sub(value);
+    }
+
+    fn set(&self, value: f64) {
+        self.0.set(value);
+    }
+}
+
+/// A facade histogram.
+pub(crate) struct HistogramHandle(Histogram);
+
+impl metrics::HistogramFn for HistogramHandle {
+    fn record(&self, value: f64) {
+        self.0.observe(value);
+    }
+
+    fn record_many(&self, value: f64, count: usize) {
+        self.0.observe_many(value, count as u64);
+    }
+}
+
+/// A series of the facade, of any kind.
+#[derive(Clone)]
+enum Handle {
+    Counter(Arc<CounterHandle>),
+    Gauge(Arc<GaugeHandle>),
+    Histogram(Arc<HistogramHandle>),
+}
+
+impl Handle {
+    /// A new series of `kind`, not yet in any family.
+    fn new(kind: Kind, bounds: &'static [f64]) -> Self {
+        match kind {
+            Kind::Gauge => Handle::Gauge(Arc::new(GaugeHandle(Gauge::new()))),
+            Kind::Histogram => Handle::Histogram(Arc::new(HistogramHandle(Histogram::new(bounds)))),
+            _ => Handle::Counter(Arc::new(CounterHandle {
+                counter: Counter::new(),
+                raised: AtomicU64::new(0),
+            })),
+        }
+    }
+
+    fn value(&self) -> Value {
+        match self {
+            Handle::Counter(handle) => Value::Int(handle.get()),
+            Handle::Gauge(handle) => Value::Float(handle.0.get()),
+            Handle::Histogram(handle) => handle.0.value(),
+        }
+    }
+}
+
+type Labels = Vec<(&'static str, Cow<'static, str>)>;
+
+/// What makes two keys one series once sanitised: their labels with a value, in name order
+/// (Prometheus ignores the order of labels, and reads an empty value as no label).
+fn identity(labels: &Labels) -> Vec<(&'static str, String)> {
+    let mut identity: Vec<(&'static str, String)> = labels
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| (*name, value.to_string()))
+        .collect();
+    identity.sort_unstable();
+    identity
+}
+
+struct FacadeFamily {
+    /// The name as the first key gave it, before sanitising.
+    raw_name: String,
+    kind: Kind,
+    bounds: &'static [f64],
+    series: Vec<(Labels, Handle)>,
+    by_identity: HashMap<Vec<(&'static str, String)>, usize>,
+    overflow: Option<(Labels, Handle)>,
+    overflowed: u64,
+}
+
+impl FacadeFamily {
+    /// The series of `labels`: an existing one, a new one, or the overflow series past `limit`.
+    fn series(&mut self, labels: Labels, limit: usize) -> Handle {
+        let identity = identity(&labels);
+        if let Some(index) = self.by_identity.get(&identity) {
+            return self.series[*index].1.clone();
+        }
+        if self.series.len() >= limit {
+            return self.overflow(&labels);
+        }
+        let handle = Handle::new(self.kind, self.bounds);
+        self.by_identity.insert(identity, self.series.len());
+        self.series.push((labels, handle.clone()));
+        handle
+    }
+
+    fn overflow(&mut self, labels: &Labels) -> Handle {
+        self.overflowed += 1;
+        let (kind, bounds) = (self.kind, self.bounds);
+        let (_, handle) = self.overflow.get_or_insert_with(|| {
+            let mut marked: Labels = labels
+                .iter()
+                .map(|(name, _)| (*name, Cow::Borrowed(OVERFLOW_LABEL_VALUE)))
+                .collect();
+            marked.push((OVERFLOW_LABEL, Cow::Borrowed("true")));
+            (marked, Handle::new(kind, bounds))
+        });
+        handle.clone()
+    }
+}
+
+#[derive(Default)]
+struct Families {
+    by_name: HashMap<&'static str, FacadeFamily>,
+    /// Every sample name of a facade family, and whose it is.
+    samples: HashMap<String, &'static str>,
+    descriptions: HashMap<String, SharedString>,
+    warned: HashSet<String>,
+}
+
+/// Where a key's series goes, once checked.
+struct Target {
+    name: &'static str,
+    exists: bool,
+    labels: Labels,
+}
+
+/// What the registry's storage is: the families, their checks, and the settings.
+pub(crate) struct Store {
+    families: Mutex<Families>,
+    /// Sample names of every family that is not the facade's.
+    reserved: HashSet<String>,
+    global_labels: Vec<String>,
+    settings: &'static Settings,
+    refused: [AtomicU64; REFUSALS.len()],
+}
+
+impl Store {
+    fn families(&self) -> std::sync::MutexGuard<'_, Families> {
+        self.families.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Checks `key` for a family of `kind`: where its series goes, or why it cannot.
+    fn check(&self, families: &Families, key: &Key, kind: Kind) -> Result<Target, Refusal> {
+        let name = sanitize_metric_name(key.name());
+        if !is_metric_name(&name) {
+            return Err(Refusal::InvalidName);
+        }
+        if kind
+            .sample_names(&name)
+            .iter()
+            .any(|sample| self.reserved.contains(sample))
+        {
+            return Err(Refusal::ReservedName);
+        }
+        let mut labels: Labels = Vec::new();
+        for label in key.labels() {
+            let label_name = sanitize_label_key(label.key());
+            if reserved_label_problem(&label_name).is_some() {
+                return Err(Refusal::ReservedLabel);
+            }
+            if self.global_labels.contains(&label_name) {
+                return Err(Refusal::GlobalLabel);
+            }
+            if labels.iter().any(|(existing, _)| **existing == label_name) {
+                return Err(Refusal::DuplicateLabel);
+            }
+            labels.push((intern(label_name), Cow::Owned(label.value().to_owned())));
+        }
+        match families.by_name.get_key_value(name.as_str()) {
+            Some((name, family)) => {
+                if family.raw_name != key.name() {
+                    Err(Refusal::NameClash)
+                } else if family.kind != kind {
+                    Err(Refusal::KindConflict)
+                } else {
+                    Ok(Target {
+                        name,
+                        exists: true,
+                        labels,
+                    })
+                }
+            }
+            None if kind
+                .sample_names(&name)
+                .iter()
+                .any(|sample| families.samples.contains_key(sample)) =>
+            {
+                Err(Refusal::NameClash)
+            }
+            None if families.by_name.len() >= MAX_FAMILIES => Err(Refusal::TooManyFamilies),
+            None => Ok(Target {
+                name: intern(name),
+                exists: false,
+                labels,
+            }),
+        }
+    }
+
+    fn refuse(&self, families: &mut Families, key: &Key, refusal: Refusal) {
+        let index = REFUSALS
+            .iter()
+            .position(|known| *known == refusal)
+            .unwrap_or_default();
+        self.refused[index].fetch_add(1, Ordering::Relaxed);
+        if families.warned.len() <= MAX_WARNINGS && families.warned.insert(key.name().to_owned()) {
+            if families.warned.len() > MAX_WARNINGS {
+                log::warn!(
+                    "more `metrics` facade keys were refused; they are only counted in \
+                     `track_metrics_facade_refused_total`"
+                );
+            } else {
+                log::warn!(
+                    "the `metrics` facade key `{}` records nothing: {}. Its operations are \
+                     counted in `track_metrics_facade_refused_total{{reason=\"{}\"}}`",
+                    key.name(),
+                    refusal.explain(),
+                    refusal.reason()
+                );
+            }
+        }
+    }
+
+    /// Decides what a registration gets before it reaches the registry: `None` when the key
+    /// may be kept there, else the handle to return without keeping it (the overflow series),
+    /// or `Some(None)` for a refused key.
+    fn admit(&self, key: &Key, kind: Kind) -> Option<Option<Handle>> {
+        let mut families = self.families();
+        match self.check(&families, key, kind) {
+            Err(refusal) => {
+                self.refuse(&mut families, key, refusal);
+                Some(None)
+            }
+            Ok(Target {
+                name,
+                exists: true,
+                labels,
+            }) => {
+                let limit = self.settings.max_series;
+                let family = families.by_name.get_mut(name)?;
+                let full = family.series.len() >= limit
+                    && !family.by_identity.contains_key(&identity(&labels));
+                full.then(|| Some(family.overflow(&labels)))
+            }
+            Ok(_) => None,
+        }
+    }
+
+    /// Creates the series of an admitted key: called by the registry, under its lock, once per
+    /// key. A key that a concurrent registration made invalid meanwhile gets a series that no
+    /// scrape shows.
+    fn create(&self, key: &Key, kind: Kind) -> Handle {
+        let mut families = self.families();
+        let target = match self.check(&families, key, kind) {
+            Ok(target) => target,
+            Err(refusal) => {
+                self.refuse(&mut families, key, refusal);
+                return Handle::new(kind, &[]);
+            }
+        };
+        if !target.exists {
+            for sample in kind.sample_names(target.name) {
+                families.samples.insert(sample, target.name);
+            }
+        }
+        let settings = self.settings;
+        families
+            .by_name
+            .entry(target.name)
+            .or_insert_with(|| FacadeFamily {
+                raw_name: key.name().to_owned(),
+                kind,
+                bounds: settings.buckets_of(target.name),
+                series: Vec::new(),
+                by_identity: HashMap::new(),
+                overflow: None,
+                overflowed: 0,
+            })
+            .series(target.labels, settings.max_series)
+    }
+}
+
+/// A label or metric name, kept for the rest of the process: names are few and reused.
+fn intern(name: String) -> &'static str {
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    let names = names.get_or_insert_with(HashSet::new);
+    if let Some(known) = names.get(name.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = name.leak();
+    names.insert(leaked);
+    leaked
+}
+
+impl Storage<Key> for Store {
+    type Counter = Arc<CounterHandle>;
+    type Gauge = Arc<GaugeHandle>;
+    type Histogram = Arc<HistogramHandle>;
+
+    fn counter(&self, key: &Key) -> Self::Counter {
+        match self.create(key, Kind::Counter) {
+            Handle::Counter(handle) => handle,
+            _ => unreachable!("a counter family holds counters"),
+        }
+    }
+
+    fn gauge(&self, key: &Key) -> Self::Gauge {
+        match self.create(key, Kind::Gauge) {
+            Handle::Gauge(handle) => handle,
+            _ => unreachable!("a gauge family holds gauges"),
+        }
+    }
+
+    fn histogram(&self, key: &Key) -> Self::Histogram {
+        match self.create(key, Kind::Histogram) {
+            Handle::Histogram(handle) => handle,
+            _ => unreachable!("a histogram family holds histograms"),
+        }
+    }
+}
+
+/// The facade's storage and registry.
+pub(crate) struct Facade {
+    registry: Registry<Key, Store>,
+}
+
+impl Facade {
+    /// A facade for the rest of the process; `reserved` are the sample names of every family
+    /// that is not the facade's. Scrapes read it once [`Facade::publish`]ed.
+    pub(crate) fn new(settings: &'static Settings, reserved: HashSet<String>) -> &'static Facade {
+        Box::leak(Box::new(Facade {
+            registry: Registry::new(Store {
+                families: Mutex::new(Families::default()),
+                reserved,
+                global_labels: settings
+                    .global_labels
+                    .iter()
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+                settings,
+                refused: Default::default(),
+            }),
+        }))
+    }
+
+    /// Makes `facade` the one scrapes read, once it is the global recorder.
+    pub(crate) fn publish(facade: &'static Facade) {
+        let _ = FACADE.set(facade);
+    }
+
+    /// The facade, once installed.
+    pub(crate) fn installed() -> Option<&'static Facade> {
+        FACADE.get().copied()
+    }
+
+    fn store(&self) -> &Store {
+        self.registry.storage()
+    }
+
+    fn describe(&self, key: &KeyName, description: SharedString) {
+        let name = sanitize_metric_name(key.as_str());
+        let mut families = self.store().families();
+        if families.descriptions.len() < MAX_DESCRIPTIONS
+            || families.descriptions.contains_key(&name)
+        {
+            families.descriptions.insert(name, description);
+        }
+    }
+
+    /// Appends every family with its series.
+    pub(crate) fn collect(&self, out: &mut Vec<FamilySnapshot>) {
+        // Handles are copied out under the lock and read after it.
+        let families: Vec<(FamilySnapshot, Vec<(Labels, Handle)>)> = {
+            let families = self.store().families();
+            families
+                .by_name
+                .iter()
+                .map(|(name, family)| {
+                    let snapshot = FamilySnapshot {
+                        name,
+                        help: families
+                            .descriptions
+                            .get(*name)
+                            .map(|help| Cow::Owned(help.to_string())),
+                        kind: family.kind,
+                        series: Vec::new(),
+                    };
+                    let handles = family
+                        .series
+                        .iter()
+                        .chain(&family.overflow)
+                        .cloned()
+                        .collect();
+                    (snapshot, handles)
+                })
+                .collect()
+        };
+        for (mut family, handles) in families {
+            family.series = handles
+                .into_iter()
+                .map(|(labels, handle)| SeriesSnapshot {
+                    labels,
+                    value: handle.value(),
+                })
+                .collect();
+            out.push(family);
+        }
+    }
+
+    /// `(family, operations sent to its overflow series)` for each family that overflowed.
+    pub(crate) fn overflowed(&self) -> Vec<(&'static str, u64)> {
+        self.store()
+            .families()
+            .by_name
+            .iter()
+            .filter(|(_, family)| family.overflowed > 0)
+            .map(|(name, family)| (*name, family.overflowed))
+            .collect()
+    }
+
+    /// `(reason, registrations refused)` for each reason.
+    pub(crate) fn refused(&self) -> Vec<(&'static str, u64)> {
+        REFUSALS
+            .iter()
+            .zip(&self.store().refused)
+            .map(|(refusal, count)| (refusal.reason(), count.load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+/// The recorder `install()` sets as the global `metrics` recorder.
+pub(crate) struct FacadeRecorder(pub(crate) &'static Facade);
+
+impl Recorder for FacadeRecorder {
+    fn describe_counter(&self, key: KeyName, _: Option<Unit>, description: SharedString) {
+        self.0.describe(&key, description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, _: Option<Unit>, description: SharedString) {
+        self.0.describe(&key, description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, _: Option<Unit>, description: SharedString) {
+        self.0.describe(&key, description);
+    }
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> metrics::Counter {
+        let registry = &self.0.registry;
+        if let Some(handle) = registry.get_counter(key) {
+            return metrics::Counter::from_arc(handle);
+        }
+        match self.0.store().admit(key, Kind::Counter) {
+            None => metrics::Counter::from_arc(registry.get_or_create_counter(key, Arc::clone)),
+            Some(Some(Handle::Counter(handle))) => metrics::Counter::from_arc(handle),
+            Some(_) => metrics::Counter::noop(),
+        }
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> metrics::Gauge {
+        let registry = &self.0.registry;
+        if let Some(handle) = registry.get_gauge(key) {
+            return metrics::Gauge::from_arc(handle);
+        }
+        match self.0.store().admit(key, Kind::Gauge) {
+            None => metrics::Gauge::from_arc(registry.get_or_create_gauge(key, Arc::clone)),
+            Some(Some(Handle::Gauge(handle))) => metrics::Gauge::from_arc(handle),
+            Some(_) => metrics::Gauge::noop(),
+        }
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> metrics::Histogram {
+        let registry = &self.0.registry;
+        if let Some(handle) = registry.get_histogram(key) {
+            return metrics::Histogram::from_arc(handle);
+        }
+        match self.0.store().admit(key, Kind::Histogram) {
+            None => metrics::Histogram::from_arc(registry.get_or_create_histogram(key, Arc::clone)),
+            Some(Some(Handle::Histogram(handle))) => metrics::Histogram::from_arc(handle),
+            Some(_) => metrics::Histogram::noop(),
+        }
+    }
+}

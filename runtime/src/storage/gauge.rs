@@ -1,0 +1,169 @@
+//! Gauges: a value that goes up and down, or that a function of the user gives at each read.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+type Callback = Arc<dyn Fn() -> f64 + Send + Sync>;
+
+thread_local! {
+    /// The gauges whose function this thread is running, innermost last.
+    static EVALUATING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A gauge: a value that goes up and down, or is read from a function at scrape time.
+///
+/// A gauge is one shared value (a `set` must replace what every thread added), so threads that
+/// change one gauge at a high rate share its cache line; counters and histograms do not.
+///
+/// ```rust,standalone_crate
+/// track_metrics::metrics! {
+///     /// Database connections in use
+///     pub gauge DB_POOL_USED: db_pool_connections_used;
+///     /// Items waiting in the queue
+///     pub gauge QUEUE_DEPTH: queue_depth_items;
+/// }
+///
+/// DB_POOL_USED.inc();
+/// {
+///     let _in_use = DB_POOL_USED.track_inprogress(); // +1 until dropped
+///     assert_eq!(DB_POOL_USED.get(), 2.0);
+/// }
+/// DB_POOL_USED.dec();
+/// DB_POOL_USED.add(2.5);
+/// assert_eq!(DB_POOL_USED.get(), 2.5);
+///
+/// QUEUE_DEPTH.set_function(|| 7.0); // evaluated at each scrape
+/// assert_eq!(QUEUE_DEPTH.get(), 7.0);
+/// ```
+pub struct Gauge {
+    bits: AtomicU64,
+    callback: Mutex<Option<Callback>>,
+}
+
+impl std::fmt::Debug for Gauge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gauge")
+            .field("value", &f64::from_bits(self.bits.load(Ordering::Relaxed)))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gauge {
+    /// A gauge at zero.
+    pub(crate) fn new() -> Self {
+        Gauge {
+            bits: AtomicU64::new(0.0_f64.to_bits()),
+            callback: Mutex::new(None),
+        }
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1.0);
+    }
+
+    /// Subtracts one.
+    #[inline]
+    pub fn dec(&self) {
+        self.add(-1.0);
+    }
+
+    /// Adds `delta`.
+    #[inline]
+    pub fn add(&self, delta: f64) {
+        let _ = self
+            .bits
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
+                Some((f64::from_bits(current) + delta).to_bits())
+            });
+    }
+
+    /// Subtracts `delta`.
+    #[inline]
+    pub fn sub(&self, delta: f64) {
+        self.add(-delta);
+    }
+
+    /// Sets the value.
+    #[inline]
+    pub fn set(&self, value: f64) {
+        self.bits.store(value.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Sets the value to the current Unix time in seconds, as prometheus_client's
+    /// `set_to_current_time` does.
+    pub fn set_to_current_time(&self) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        self.set(now.as_secs_f64());
+    }
+
+    /// Adds one now and subtracts it when the returned guard is dropped: the number of
+    /// operations in progress, panics and early returns included.
+    #[must_use = "the gauge goes back down when the guard is dropped"]
+    pub fn track_inprogress(&self) -> InProgress<'_> {
+        self.inc();
+        InProgress { gauge: self }
+    }
+
+    /// Reads the value from `function` at every scrape instead; the value set by the other
+    /// methods is ignored from then on. A function that panics leaves the series out of that
+    /// scrape.
+    ///
+    /// The function runs without any lock of this crate held, so it may use any metric,
+    /// this gauge included: a call of this gauge's [`get`](Self::get) from inside its own
+    /// function reads the value set by the other methods instead of recursing.
+    pub fn set_function(&self, function: impl Fn() -> f64 + Send + Sync + 'static) {
+        *self.callback.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(function));
+    }
+
+    /// The current value: the function's, when one is set.
+    pub fn get(&self) -> f64 {
+        let callback = self
+            .callback
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let me = std::ptr::from_ref(self) as usize;
+        let stored = || f64::from_bits(self.bits.load(Ordering::Relaxed));
+        let Some(callback) = callback else {
+            return stored();
+        };
+        let entered = EVALUATING.with(|evaluating| {
+            let mut evaluating = evaluating.borrow_mut();
+            if evaluating.contains(&me) {
+                false
+            } else {
+                evaluating.push(me);
+                true
+            }
+        });
+        if !entered {
+            return stored();
+        }
+        struct Leave;
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                EVALUATING.with(|evaluating| evaluating.borrow_mut().pop());
+            }
+        }
+        let _leave = Leave;
+        callback()
+    }
+}
+
+/// Returned by [`Gauge::track_inprogress`]: subtracts one from the gauge when dropped.
+#[derive(Debug)]
+pub struct InProgress<'a> {
+    gauge: &'a Gauge,
+}
+
+impl Drop for InProgress<'_> {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}

@@ -1,0 +1,15 @@
+//! Where everything that records is kept: the call sites of `#[track_metrics]`, the families of
+//! `metrics!`, and the `metrics` facade, all on the same per-thread cells ([`cells`]); and how a
+//! consistent snapshot of each is read. The storage knows nothing of any exposition format.
+
+pub(crate) mod call_site;
+pub(crate) mod cells;
+pub(crate) mod clock;
+pub(crate) mod counter;
+pub(crate) mod declared;
+pub(crate) mod facade;
+pub(crate) mod gauge;
+pub(crate) mod histogram;
+pub(crate) mod lookup;
+pub(crate) mod sketch;
+pub(crate) mod summary;

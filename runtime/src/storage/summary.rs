@@ -1,0 +1,198 @@
+//! Summaries: count, sum and quantiles over a sliding time window, under one lock per series.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use quanta::Instant;
+
+use crate::model::snapshot::Value;
+use crate::storage::histogram::{Observe, Timer};
+use crate::storage::sketch::Sketch;
+
+/// How many sketches share the window, as in the Go client (`AgeBuckets`).
+const AGE_BUCKETS: usize = 5;
+
+/// A summary: observations with their sum, count, and quantiles over a sliding window.
+///
+/// Quantiles are within 0.5% of the true value over the last `max_age_seconds` (10 minutes
+/// unless declared otherwise), and `NaN` when the window is empty, as in the Go client. Sum and
+/// count cover the whole life of the process. A series takes at most about 50 KB, whatever
+/// the values; one lock per series makes its scrape consistent.
+///
+/// ```rust,standalone_crate
+/// track_metrics::metrics! {
+///     /// Response size
+///     #[quantiles(0.5, 0.9, 0.99)]
+///     pub summary RESPONSE_SIZE: response_size_bytes(endpoint);
+/// }
+///
+/// let users = RESPONSE_SIZE.labels("/users");
+/// for size in 1..=1000 {
+///     users.observe(f64::from(size));
+/// }
+/// let median = users.quantile(0.5);
+/// assert!((median - 500.0).abs() <= 500.0 * 0.01, "{median}");
+/// ```
+pub struct Summary {
+    quantiles: &'static [f64],
+    state: Mutex<State>,
+}
+
+struct State {
+    count: u64,
+    sum: f64,
+    /// Disjoint periods of the window; `current` receives observations.
+    periods: [Sketch; AGE_BUCKETS],
+    current: usize,
+    current_ends: Instant,
+    period: Duration,
+}
+
+impl State {
+    /// Moves to the period `now` is in, forgetting those that left the window.
+    fn advance(&mut self, now: Instant) {
+        let mut steps = 0;
+        while self.current_ends <= now {
+            self.current = (self.current + 1) % AGE_BUCKETS;
+            self.periods[self.current] = Sketch::default();
+            self.current_ends += self.period;
+            steps += 1;
+            if steps == AGE_BUCKETS {
+                // Idle for a whole window: everything is forgotten, so skip ahead at once.
+                self.current_ends = now + self.period;
+                break;
+            }
+        }
+    }
+
+    fn window(&mut self, now: Instant) -> Sketch {
+        self.advance(now);
+        let mut window = Sketch::default();
+        for period in &self.periods {
+            window.merge(period);
+        }
+        window
+    }
+}
+
+impl std::fmt::Debug for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Summary")
+            .field("count", &self.count())
+            .field("sum", &self.sum())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Summary {
+    /// A summary with these quantiles over a window of `max_age`.
+    pub(crate) fn new(quantiles: &'static [f64], max_age: Duration) -> Self {
+        let period = max_age / AGE_BUCKETS as u32;
+        Summary {
+            quantiles,
+            state: Mutex::new(State {
+                count: 0,
+                sum: 0.0,
+                periods: Default::default(),
+                current: 0,
+                current_ends: Instant::now() + period,
+                period,
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records one observation.
+    pub fn observe(&self, value: f64) {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.count = state.count.saturating_add(1);
+        state.sum += value;
+        state.advance(now);
+        let current = state.current;
+        state.periods[current].add(value);
+    }
+
+    /// Starts a timer that records the elapsed seconds when dropped.
+    #[must_use = "the duration is recorded when the timer is dropped"]
+    pub fn start_timer(&self) -> Timer<'_, Summary> {
+        Timer::start(self)
+    }
+
+    /// Runs `work` and records how long it took, whatever it returns, panics included.
+    pub fn time<T>(&self, work: impl FnOnce() -> T) -> T {
+        let _timer = self.start_timer();
+        work()
+    }
+
+    /// The `q` quantile (0 to 1) over the window, `NaN` when the window is empty.
+    pub fn quantile(&self, q: f64) -> f64 {
+        self.state().window(Instant::now()).quantile(q)
+    }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.state().count
+    }
+
+    /// Sum of the observations so far.
+    pub fn sum(&self) -> f64 {
+        self.state().sum
+    }
+
+    /// Quantiles, count and sum, from the same observations.
+    pub(crate) fn value(&self) -> Value {
+        let mut state = self.state();
+        let window = state.window(Instant::now());
+        Value::Summary {
+            quantiles: self
+                .quantiles
+                .iter()
+                .map(|&q| (q, window.quantile(q)))
+                .collect(),
+            count: state.count,
+            sum: state.sum,
+        }
+    }
+
+    /// Bytes the window holds.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        let state = self.state();
+        std::mem::size_of::<Self>() + state.periods.iter().map(Sketch::bytes).sum::<usize>()
+    }
+}
+
+impl Observe for Summary {
+    fn observe(&self, value: f64) {
+        Summary::observe(self, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_series_stays_small_with_wide_ranging_values() {
+        let summary = Summary::new(&[0.5, 0.99], Duration::from_secs(600));
+        for i in 0..100_000 {
+            summary.observe(1e-6 * 1.0003_f64.powi(i));
+        }
+        assert!(summary.bytes() < 64 * 1024, "{} bytes", summary.bytes());
+        assert_eq!(summary.count(), 100_000);
+    }
+
+    #[test]
+    fn old_observations_leave_the_window() {
+        let summary = Summary::new(&[0.5], Duration::from_millis(50));
+        summary.observe(10.0);
+        assert_eq!(summary.quantile(0.5).round(), 10.0);
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(summary.quantile(0.5).is_nan());
+        assert_eq!(summary.count(), 1);
+    }
+}
