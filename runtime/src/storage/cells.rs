@@ -279,15 +279,20 @@ mod tests {
     #[test]
     fn each_thread_writes_its_own_block_and_readers_see_the_sum() {
         let cells = Cells::new(1);
-        std::thread::scope(|scope| {
-            for _ in 0..4 {
-                scope.spawn(|| {
+        // Joined, not scoped: a join waits for the thread's thread-locals to be destroyed,
+        // which is when its blocks go back to the free list.
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| {
                     for _ in 0..1000 {
                         cells.write(|words| add(&words[0], 1));
                     }
-                });
-            }
-        });
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
         assert_eq!(cells.sum(0), 4000);
         // The four threads have exited: a new one takes a block back instead of making one.
         let before = cells.blocks();
