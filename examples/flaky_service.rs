@@ -1,6 +1,7 @@
 //! A service whose `work` fails every other call: makes `CALLS` calls (default 200), says
-//! `done`, then keeps serving its metrics until stopped. The end-to-end test runs three of
-//! them under a real Prometheus.
+//! `done`, then keeps serving its metrics until stopped. With `START_ON_INPUT` set it waits for
+//! a line on its standard input before the first call. The end-to-end test runs three of them
+//! under a real Prometheus.
 //!
 //! ```text
 //! TRACK_METRICS_ADDR=127.0.0.1:0 CALLS=100 PAUSE_MS=10 cargo run --example flaky_service
@@ -45,6 +46,10 @@ fn main() {
         setting("CALLS", 200),
         Duration::from_millis(setting("PAUSE_MS", 10)),
     );
+    if std::env::var_os("START_ON_INPUT").is_some() {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    }
     for input in 0..calls {
         let _ = work(input);
         std::thread::sleep(pause);

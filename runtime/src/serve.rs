@@ -317,7 +317,8 @@ fn exposition_response(gzip: bool) -> Response<Full<Bytes>> {
     response
 }
 
-/// Whether `Accept-Encoding` lists gzip (or `*`) with a quality above zero.
+/// Whether `Accept-Encoding` lists gzip (or `*`) with a quality above zero. Coding names and
+/// the `q` parameter are case-insensitive (RFC 9110, 12.4.2).
 fn accepts_gzip(request: &Request<Incoming>) -> bool {
     request
         .headers()
@@ -329,10 +330,10 @@ fn accepts_gzip(request: &Request<Incoming>) -> bool {
             let mut parts = coding.split(';').map(str::trim);
             let name = parts.next().unwrap_or_default();
             let refused = parts.any(|parameter| {
-                parameter
-                    .strip_prefix("q=")
-                    .and_then(|q| q.parse::<f32>().ok())
-                    == Some(0.0)
+                parameter.split_once('=').is_some_and(|(key, value)| {
+                    key.trim().eq_ignore_ascii_case("q")
+                        && value.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
+                })
             });
             (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
         })

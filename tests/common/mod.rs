@@ -1,23 +1,26 @@
-//! Helpers shared by the integration tests: a real HTTP client over TCP, the real `promtool`,
-//! and the exporter installed once per test binary.
+//! Helpers shared by the integration tests: a real HTTP client over TCP, the real external
+//! readers (`promtool`, prometheus_client), tests run in a process of their own, and the
+//! warnings the runtime logs.
 #![allow(dead_code)] // Each test binary uses its own subset.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use track_metrics::Exporter;
 use track_metrics::testing::Exposition;
 
-/// The exporter of this test binary, on a free loopback port.
+/// The exporter of this test binary, on a free loopback port, with room for every test thread
+/// to scrape at once.
 pub fn exporter() -> &'static Exporter {
     static EXPORTER: OnceLock<Exporter> = OnceLock::new();
     EXPORTER.get_or_init(|| {
         Exporter::builder()
             .listen_address("127.0.0.1:0")
+            .max_concurrent_scrapes(256)
             .install()
             .expect("install")
     })
@@ -66,7 +69,7 @@ pub fn request_with(
         .map(|(name, value)| format!("{name}: {value}\r\n"))
         .collect();
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     write!(
         stream,
@@ -75,10 +78,15 @@ pub fn request_with(
     .unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read the response");
+    parse_response(&raw)
+}
+
+/// A response read off a socket, as bytes.
+pub fn parse_response(raw: &[u8]) -> Response {
     let split = raw
         .windows(4)
         .position(|window| window == b"\r\n\r\n")
-        .expect("a header block");
+        .unwrap_or_else(|| panic!("no header block in {:?}", String::from_utf8_lossy(raw)));
     let head = String::from_utf8(raw[..split].to_vec()).expect("UTF-8 headers");
     let mut body = raw[split + 4..].to_vec();
     if head
@@ -130,7 +138,7 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Scrapes the exporter's endpoint and parses it strictly.
+/// Scrapes the exporter's endpoint, checks the status, and parses the body strictly.
 pub fn scrape() -> (String, Exposition) {
     let exporter = exporter();
     let response = request(exporter.local_addr().unwrap(), "GET", "/metrics");
@@ -154,17 +162,20 @@ pub fn prometheus_tool(name: &str, variable: &str) -> Option<PathBuf> {
         .find(|candidate| Command::new(candidate).arg("--version").output().is_ok())
 }
 
-fn promtool() -> Option<PathBuf> {
-    prometheus_tool("promtool", "PROMTOOL")
+/// A tool an ignored test needs: its path, or a failure that says how to install it.
+pub fn required_tool(name: &str, variable: &str, package: &str) -> PathBuf {
+    prometheus_tool(name, variable).unwrap_or_else(|| {
+        panic!(
+            "{name} is not installed: apt-get install {package}, set {variable}, or run .ci/run, \
+             which does"
+        )
+    })
 }
 
-/// A tool the tests read our output with is missing: fail in CI, say so loudly elsewhere.
-pub fn missing_tool(what: &str, install: &str) {
-    let message = format!("{what} is not installed: {install} (or run .ci/run, which does)");
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}");
-    }
-    eprintln!("SKIPPED CHECK: {message}");
+/// The Python that has prometheus_client: `$PYTHON` (`.ci/run` sets the system's, which Debian's
+/// `python3-prometheus-client` installs into), else `python3`.
+pub fn python() -> std::ffi::OsString {
+    std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into())
 }
 
 /// Runs `program` with `args`, `text` on its standard input, and returns what it printed.
@@ -186,20 +197,9 @@ pub fn pipe(
     child.wait_with_output().unwrap()
 }
 
-/// The error `install()` returns with no listener, as text.
-pub fn install_error() -> String {
-    match Exporter::builder().without_listener().install() {
-        Ok(_) => panic!("install() succeeded"),
-        Err(error) => error.to_string(),
-    }
-}
-
 /// Runs `promtool check metrics` on `text` and asserts it reports nothing at all.
 pub fn assert_promtool_accepts(text: &str) {
-    let Some(promtool) = promtool() else {
-        missing_tool("promtool", "apt-get install prometheus, or set PROMTOOL");
-        return;
-    };
+    let promtool = required_tool("promtool", "PROMTOOL", "prometheus");
     let output = pipe(promtool, &["check", "metrics"], text);
     let report = format!(
         "{}{}",
@@ -258,4 +258,126 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The name libtest gives the test function `$test` of the calling module.
+#[macro_export]
+macro_rules! test_name {
+    ($test:ident) => {
+        match module_path!().split_once("::") {
+            Some((_, path)) => format!("{path}::{}", stringify!($test)),
+            None => stringify!($test).to_owned(),
+        }
+    };
+}
+
+/// Runs `body` in a child process of this test binary, for a test that installs the exporter
+/// its own way: `install()` holds for the rest of a process. The parent asserts that the child
+/// ran exactly this test and that it passed, within a minute.
+pub fn in_own_process(name: &str, body: impl FnOnce()) {
+    const VARIABLE: &str = "TRACK_METRICS_TEST_PROCESS";
+    if std::env::var(VARIABLE).as_deref() == Ok(name) {
+        body();
+        return;
+    }
+    let directory = std::env::temp_dir().join(format!(
+        "track-metrics-test-{}-{}",
+        std::process::id(),
+        name.replace("::", "-")
+    ));
+    std::fs::create_dir_all(&directory).unwrap();
+    let output = directory.join("output");
+    let file = std::fs::File::create(&output).unwrap();
+    let mut child = Running(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                name,
+                "--exact",
+                "--nocapture",
+                "--include-ignored",
+                "--test-threads=1",
+            ])
+            .env(VARIABLE, name)
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let printed = std::fs::read_to_string(&output).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&directory);
+    let status = status.unwrap_or_else(|| panic!("{name} did not finish in a minute:\n{printed}"));
+    assert!(
+        status.success() && printed.contains("test result: ok. 1 passed"),
+        "{name} failed in its own process:\n{printed}"
+    );
+}
+
+/// Keeps every message the runtime logs, for assertions.
+pub struct Logged(Mutex<Vec<String>>);
+
+impl log::Log for Logged {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(record.args().to_string());
+    }
+
+    fn flush(&self) {}
+}
+
+/// The warnings logged in this process so far that contain `needle`, once the logger is set.
+pub fn warnings_about(needle: &str) -> Vec<String> {
+    logged()
+        .0
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .filter(|message| message.contains(needle))
+        .cloned()
+        .collect()
+}
+
+/// Sets the capturing logger of this process, once; call it before the code that warns.
+pub fn logged() -> &'static Logged {
+    static LOGGED: Logged = Logged(Mutex::new(Vec::new()));
+    static SET: OnceLock<()> = OnceLock::new();
+    SET.get_or_init(|| {
+        log::set_logger(&LOGGED).expect("no other logger");
+        log::set_max_level(log::LevelFilter::Warn);
+    });
+    &LOGGED
+}
+
+/// Waits until `condition` holds, checking every 5 ms, for at most 30 seconds.
+pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The line (from 1) of the first line of `source` that contains `needle`: where an error
+/// message should point, found in the test's own source rather than written down.
+pub fn line_of(source: &str, needle: &str) -> usize {
+    source
+        .lines()
+        .position(|line| line.contains(needle))
+        .unwrap_or_else(|| panic!("`{needle}` is not in the source"))
+        + 1
 }

@@ -42,6 +42,10 @@ const MAX_DESCRIPTIONS: usize = 10_000;
 
 static FACADE: OnceLock<&'static Facade> = OnceLock::new();
 
+/// The HELP of a facade metric never described with `metrics::describe_*!`: promtool's lint
+/// wants one on every family.
+const UNDESCRIBED: &str = "Recorded through the metrics facade, without a description";
+
 /// Why a key was refused: the `reason` label of `track_metrics_facade_refused_total`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Refusal {
@@ -515,10 +519,14 @@ impl Facade {
                 .map(|(name, family)| {
                     let snapshot = FamilySnapshot {
                         name,
-                        help: families
-                            .descriptions
-                            .get(*name)
-                            .map(|help| Cow::Owned(help.to_string())),
+                        help: Some(
+                            families
+                                .descriptions
+                                .get(*name)
+                                .map_or(Cow::Borrowed(UNDESCRIBED), |help| {
+                                    Cow::Owned(help.to_string())
+                                }),
+                        ),
                         kind: family.kind,
                         series: Vec::new(),
                     };

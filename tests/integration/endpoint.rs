@@ -1,9 +1,8 @@
 //! The HTTP endpoint over real TCP: status codes, headers, methods.
 
-mod common;
-
-use common::{exporter, request};
 use track_metrics::testing::Exposition;
+
+use crate::common::{self, exporter, request};
 
 #[test]
 fn get_serves_the_exposition_with_the_text_format_content_type() {

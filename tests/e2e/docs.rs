@@ -34,9 +34,6 @@ fn the_rendered_docs_list_the_series_and_the_queries() {
         format!("function_calls_total{selector}"),
         format!("sum(rate(function_calls_total{selector}[5m]))"),
         format!(
-            "sum(rate(function_errors_total{selector}[5m])) / sum(rate(function_calls_total{selector}[5m]))"
-        ),
-        format!(
             "histogram_quantile(0.5, sum by (le) (rate(function_duration_seconds_bucket{selector}[5m])))"
         ),
         format!(

@@ -1,16 +1,16 @@
 //! Every supported function shape records its calls and durations, read back from a real scrape
-//! of the HTTP endpoint.
-
-mod common;
+//! of the HTTP endpoint. Each test calls functions no other test calls, so that exact counts
+//! hold in any order and with any number of test threads.
 
 use std::future::Future;
 use std::panic;
 use std::time::{Duration, Instant};
 
-use common::{scrape, value};
 use track_metrics::track_metrics;
 
-const MODULE: &str = "functions";
+use crate::common::{self, scrape, value};
+
+const MODULE: &str = module_path!();
 
 fn calls(function: &str) -> f64 {
     value(
@@ -76,7 +76,7 @@ fn a_function_shows_with_zeros_before_its_first_call() {
     let (text, scrape) = scrape();
     assert!(
         text.contains(
-            "function_duration_seconds_bucket{function=\"never_called\",module=\"functions\",le=\"0.005\"} 0\n"
+            &format!("function_duration_seconds_bucket{{function=\"never_called\",module=\"{MODULE}\",le=\"0.005\"}} 0\n")
         ),
         "{text}"
     );
@@ -339,39 +339,4 @@ fn options_rename_the_metrics_and_add_constant_labels() {
             )
             .is_none()
     );
-}
-
-#[test]
-fn the_metrics_facade_records_into_the_same_scrape() {
-    common::exporter();
-    metrics::describe_counter!(
-        "facade_events_total",
-        "Events counted with the metrics macros"
-    );
-    metrics::counter!("facade_events_total", "kind" => "user").increment(4);
-    metrics::describe_gauge!("facade_level", "A level set with the metrics macros");
-    metrics::gauge!("facade_level").set(2.5);
-    let (_, scrape) = scrape();
-    assert_eq!(
-        value(&scrape, "facade_events_total", &[("kind", "user")]),
-        4.0
-    );
-    assert_eq!(value(&scrape, "facade_level", &[]), 2.5);
-    assert_eq!(
-        scrape
-            .family("facade_events_total")
-            .unwrap()
-            .help
-            .as_deref(),
-        Some("Events counted with the metrics macros")
-    );
-}
-
-#[test]
-fn the_whole_scrape_passes_promtool() {
-    common::exporter();
-    sleepy();
-    place_order();
-    let (text, _) = scrape();
-    common::assert_promtool_accepts(&text);
 }

@@ -1,0 +1,12 @@
+//! The project as a user meets it: the examples run as programs, the docs rustdoc renders, and
+//! the real Prometheus server and Pushgateway reading what they serve. Tests that need those
+//! servers or `promtool` are `#[ignore]`d with the reason; `.ci/run` installs them and runs
+//! them with `--include-ignored`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod docs;
+mod prometheus;
+mod pushgateway;
+mod quickstart;

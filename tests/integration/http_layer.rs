@@ -1,0 +1,204 @@
+//! The tower layer on a real axum server over TCP, and around a real tonic gRPC server called by
+//! a real tonic client: requests counted by method, route template and status, timed, in flight
+//! while they run; the `/metrics` handler serves the exposition.
+//!
+//! Both servers record into the same families (`http_requests_in_flight` is one gauge), so the
+//! two tests take turns.
+
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::routing::get;
+use tonic_health::ServingStatus;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+use track_metrics::axum::{MetricsLayer, metrics};
+use track_metrics::testing::Exposition;
+
+use crate::common::{self, Response, request_with};
+
+static TURN: Mutex<()> = Mutex::new(());
+
+fn send(addr: SocketAddr, method: &str, path: &str) -> Response {
+    request_with(TcpStream::connect(addr).unwrap(), addr, method, path, &[])
+}
+
+fn in_flight() -> f64 {
+    Exposition::parse(&track_metrics::render())
+        .unwrap()
+        .value("http_requests_in_flight", &[])
+        .unwrap()
+}
+
+#[test]
+fn requests_are_counted_by_method_route_template_and_status() {
+    let _turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+    common::exporter();
+    // The slow route answers when the test says so.
+    let release = Arc::new(tokio::sync::Notify::new());
+    let slow_release = Arc::clone(&release);
+    let app = Router::new()
+        .route(
+            "/users",
+            get(|| async { "users" }).post(|| async { "created" }),
+        )
+        .route("/users/{id}", get(|| async { "a user" }))
+        .route(
+            "/slow",
+            get(move || {
+                let release = Arc::clone(&slow_release);
+                async move {
+                    release.notified().await;
+                    "slow"
+                }
+            }),
+        )
+        .route("/metrics", get(metrics))
+        .layer(MetricsLayer::new());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(listener, app).await });
+
+    let before = in_flight();
+    assert_eq!(send(addr, "GET", "/users/42").status, 200);
+    assert_eq!(send(addr, "GET", "/users/7").status, 200);
+    assert_eq!(send(addr, "POST", "/users").status, 200);
+    assert_eq!(send(addr, "DELETE", "/users").status, 405);
+    assert_eq!(send(addr, "GET", "/no/such/page").status, 404);
+    assert_eq!(send(addr, "BREW", "/users").status, 405);
+    for id in 0..50 {
+        // Many raw paths, one route template: one series.
+        assert_eq!(
+            send(addr, "GET", &format!("/users/{id}-{}", id * 7)).status,
+            200
+        );
+    }
+    let slow = std::thread::spawn(move || send(addr, "GET", "/slow"));
+    common::eventually("the slow request is in flight", || {
+        in_flight() == before + 1.0
+    });
+    let during = send(addr, "GET", "/metrics");
+    assert_eq!(
+        during.header("content-type"),
+        Some(track_metrics::CONTENT_TYPE)
+    );
+    let during = Exposition::parse(&during.body).unwrap();
+    // The scrape itself and the slow request.
+    assert_eq!(
+        during.value("http_requests_in_flight", &[]),
+        Some(before + 2.0)
+    );
+    release.notify_one();
+    assert_eq!(slow.join().unwrap().status, 200);
+
+    let response = send(addr, "GET", "/metrics");
+    let scrape = Exposition::parse(&response.body).unwrap();
+    let count = |method: &str, route: &str, status: &str| {
+        scrape.value(
+            "http_requests_total",
+            &[("method", method), ("route", route), ("status", status)],
+        )
+    };
+    assert_eq!(count("GET", "/users/{id}", "200"), Some(52.0));
+    assert_eq!(count("POST", "/users", "200"), Some(1.0));
+    assert_eq!(count("DELETE", "/users", "405"), Some(1.0));
+    assert_eq!(count("GET", "unmatched", "404"), Some(1.0));
+    assert_eq!(count("other", "/users", "405"), Some(1.0));
+    assert_eq!(count("GET", "/slow", "200"), Some(1.0));
+    assert_eq!(count("GET", "/metrics", "200"), Some(1.0));
+    let slow_count = scrape.value(
+        "http_request_duration_seconds_count",
+        &[("method", "GET"), ("route", "/slow")],
+    );
+    assert_eq!(slow_count, Some(1.0));
+    assert_eq!(
+        scrape.value("http_requests_in_flight", &[]),
+        Some(before + 1.0),
+        "only this scrape"
+    );
+    assert!(
+        !response.body.contains("/users/42"),
+        "raw paths never become labels"
+    );
+}
+
+#[test]
+fn grpc_calls_are_counted_by_method() {
+    let _turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+    common::exporter();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(grpc_calls());
+}
+
+async fn grpc_calls() {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("shop.Orders", ServingStatus::Serving)
+        .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(MetricsLayer::new())
+            .add_service(health)
+            .serve_with_incoming(accepted(listener)),
+    );
+
+    // The listener is bound: connecting succeeds before the server task first runs.
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = HealthClient::new(channel);
+    for _ in 0..3 {
+        let reply = client
+            .check(HealthCheckRequest {
+                service: "shop.Orders".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(reply.into_inner().status, ServingStatus::Serving as i32);
+    }
+    let unknown = client
+        .check(HealthCheckRequest {
+            service: "no.Such".into(),
+        })
+        .await;
+    assert_eq!(unknown.unwrap_err().code(), tonic::Code::NotFound);
+
+    let scrape = Exposition::parse(&track_metrics::render()).unwrap();
+    let labels = [
+        ("method", "POST"),
+        ("route", "/grpc.health.v1.Health/Check"),
+        ("status", "200"),
+    ];
+    assert_eq!(scrape.value("http_requests_total", &labels), Some(4.0));
+    let timed = [
+        ("method", "POST"),
+        ("route", "/grpc.health.v1.Health/Check"),
+    ];
+    assert_eq!(
+        scrape.value("http_request_duration_seconds_count", &timed),
+        Some(4.0)
+    );
+    assert_eq!(scrape.value("http_requests_in_flight", &[]), Some(0.0));
+}
+
+/// The accepted connections of `listener`, as tonic's `serve_with_incoming` takes them.
+fn accepted(
+    listener: tokio::net::TcpListener,
+) -> impl futures_core::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures_util::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| stream);
+        Some((accepted, listener))
+    })
+}

@@ -1,0 +1,333 @@
+//! What recording costs in memory, counted by a global allocator of this binary: nothing per
+//! operation once a series exists, bounded cells per thread and series (64 threads x 1,000
+//! functions), and no per-sample buffer behind the `metrics` facade's histograms.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::{Arc, Barrier};
+
+use track_metrics::track_metrics;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+/// Allocations made by this thread so far.
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+fn live_bytes() -> isize {
+    LIVE_BYTES.load(Ordering::SeqCst)
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only counters are added,
+// a thread-local that needs no allocation of its own and an atomic.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's pointer and layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn install() {
+    track_metrics::Exporter::builder()
+        .without_listener()
+        .process_metrics(false)
+        .install()
+        .unwrap();
+}
+
+#[track_metrics]
+fn hot(value: u64) -> u64 {
+    value.wrapping_mul(3)
+}
+
+#[track_metrics]
+fn fallible(fail: bool) -> Result<u8, std::fmt::Error> {
+    if fail { Err(std::fmt::Error) } else { Ok(1) }
+}
+
+#[track_metrics(in_flight)]
+async fn awaited(value: u64) -> u64 {
+    std::future::ready(value).await
+}
+
+#[derive(Clone, Copy, track_metrics::LabelValue)]
+enum Method {
+    Get,
+    Post,
+}
+
+track_metrics::metrics! {
+    /// Jobs done
+    counter JOBS: jobs_total;
+    /// Items waiting
+    gauge QUEUE: queue_items;
+    /// Job latency
+    histogram LATENCY: job_latency_seconds;
+    /// Requests by method and endpoint
+    counter REQUESTS: requests_total(method: Method, endpoint);
+    /// Request latency by endpoint
+    histogram REQUEST_LATENCY: request_latency_seconds(endpoint);
+    /// Response sizes by endpoint
+    summary RESPONSE_SIZE: response_size_bytes(endpoint);
+    /// Build information
+    info BUILD: build_info(version);
+}
+
+#[test]
+fn operations_allocate_nothing_once_their_series_exist() {
+    common::in_own_process(
+        &test_name!(operations_allocate_nothing_once_their_series_exist),
+        || {
+            install();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let facade_counter = metrics::counter!("facade_cached_total");
+            let facade_histogram = metrics::histogram!("facade_cached_seconds");
+            let round = |i: u64| {
+                std::hint::black_box(hot(i));
+                let _ = std::hint::black_box(fallible(i % 2 == 0));
+                std::hint::black_box(runtime.block_on(awaited(i)));
+                JOBS.inc();
+                QUEUE.set(i as f64);
+                LATENCY.observe(0.01);
+                let method = if i % 2 == 0 {
+                    Method::Get
+                } else {
+                    Method::Post
+                };
+                REQUESTS.labels(method, "/users").inc();
+                REQUESTS.labels(method, "/orders").inc_by(2);
+                REQUEST_LATENCY.labels("/users").observe(0.2);
+                RESPONSE_SIZE.labels("/users").observe(512.0);
+                facade_counter.increment(1);
+                facade_histogram.record(0.5);
+            };
+            BUILD.set("1.0");
+            // The first round creates the series, the first `Err` its error counter.
+            for i in 0..10 {
+                round(i);
+            }
+            const ROUNDS: u64 = 10_000;
+            let before = allocations();
+            for i in 0..ROUNDS {
+                round(i);
+            }
+            let allocations = allocations() - before;
+            assert_eq!(
+                allocations, 0,
+                "{allocations} allocations in {ROUNDS} rounds of operations"
+            );
+        },
+    );
+}
+
+/// Ten instrumented functions, and the list of them.
+macro_rules! ten_functions {
+    () => {
+        #[track_metrics::track_metrics]
+        pub fn f0() {}
+        #[track_metrics::track_metrics]
+        pub fn f1() {}
+        #[track_metrics::track_metrics]
+        pub fn f2() {}
+        #[track_metrics::track_metrics]
+        pub fn f3() {}
+        #[track_metrics::track_metrics]
+        pub fn f4() {}
+        #[track_metrics::track_metrics]
+        pub fn f5() {}
+        #[track_metrics::track_metrics]
+        pub fn f6() {}
+        #[track_metrics::track_metrics]
+        pub fn f7() {}
+        #[track_metrics::track_metrics]
+        pub fn f8() {}
+        #[track_metrics::track_metrics]
+        pub fn f9() {}
+        pub fn all() -> Vec<fn()> {
+            vec![f0, f1, f2, f3, f4, f5, f6, f7, f8, f9]
+        }
+    };
+}
+
+/// Ten modules, each made by `$inner`, and the list of all their functions.
+macro_rules! ten_modules {
+    ($inner:ident) => {
+        pub mod m0 {
+            $inner!();
+        }
+        pub mod m1 {
+            $inner!();
+        }
+        pub mod m2 {
+            $inner!();
+        }
+        pub mod m3 {
+            $inner!();
+        }
+        pub mod m4 {
+            $inner!();
+        }
+        pub mod m5 {
+            $inner!();
+        }
+        pub mod m6 {
+            $inner!();
+        }
+        pub mod m7 {
+            $inner!();
+        }
+        pub mod m8 {
+            $inner!();
+        }
+        pub mod m9 {
+            $inner!();
+        }
+        pub fn all() -> Vec<fn()> {
+            [
+                m0::all(),
+                m1::all(),
+                m2::all(),
+                m3::all(),
+                m4::all(),
+                m5::all(),
+                m6::all(),
+                m7::all(),
+                m8::all(),
+                m9::all(),
+            ]
+            .concat()
+        }
+    };
+}
+
+macro_rules! hundred_functions {
+    () => {
+        ten_modules!(ten_functions);
+    };
+}
+
+/// A thousand instrumented functions, each in a module of its own name.
+mod thousand {
+    ten_modules!(hundred_functions);
+}
+
+/// The bound the README states for 64 threads calling 1,000 functions.
+const BOUND: isize = 32 * 1024 * 1024;
+
+#[test]
+fn sixty_four_threads_calling_a_thousand_functions_stay_within_the_bound() {
+    common::in_own_process(
+        &test_name!(sixty_four_threads_calling_a_thousand_functions_stay_within_the_bound),
+        || {
+            install();
+            let functions = thousand::all();
+            assert_eq!(functions.len(), 1000);
+            let wave = |functions: &Vec<fn()>| -> isize {
+                let all_done = Arc::new(Barrier::new(65));
+                let measured = Arc::new(Barrier::new(65));
+                let threads: Vec<_> = (0..64)
+                    .map(|_| {
+                        let functions = functions.clone();
+                        let (all_done, measured) = (Arc::clone(&all_done), Arc::clone(&measured));
+                        std::thread::spawn(move || {
+                            for _ in 0..3 {
+                                for function in &functions {
+                                    function();
+                                }
+                            }
+                            all_done.wait();
+                            // Alive until measured: each thread holds its cells.
+                            measured.wait();
+                        })
+                    })
+                    .collect();
+                all_done.wait();
+                let live = live_bytes();
+                measured.wait();
+                for thread in threads {
+                    thread.join().unwrap();
+                }
+                live
+            };
+            let before = live_bytes();
+            let first = wave(&functions) - before;
+            // Threads that start after the first wave has gone take its cells over; the lists of
+            // cells left by exited threads keep their capacity (8 bytes per thread and function).
+            let second = wave(&functions) - before;
+            let third = wave(&functions) - before;
+            println!(
+                "64 threads x 1000 functions: {first} bytes ({} per thread and function); after \
+             more waves of new threads: {second}, {third} bytes",
+                first / 64_000
+            );
+            assert!(
+                first < BOUND,
+                "{first} bytes for 64 threads x 1000 functions"
+            );
+            assert!(
+                second <= first + 64_000 * 8 + 64 * 1024,
+                "{first} -> {second}"
+            );
+            assert!(
+                third <= second + 64 * 1024,
+                "waves of new threads grow memory: {second} -> {third}"
+            );
+
+            let scrape =
+                track_metrics::testing::Exposition::parse(&track_metrics::render()).unwrap();
+            let calls: f64 = scrape
+                .samples()
+                .filter(|sample| sample.name == "function_calls_total")
+                .map(|sample| sample.value)
+                .sum();
+            assert_eq!(calls, 3.0 * 64.0 * 3.0 * 1000.0);
+        },
+    );
+}
+
+#[test]
+fn facade_histograms_keep_no_samples() {
+    common::in_own_process(&test_name!(facade_histograms_keep_no_samples), || {
+        install();
+        let histogram = metrics::histogram!("facade_unscraped_seconds");
+        histogram.record(0.5);
+        let before = live_bytes();
+        for _ in 0..2_000_000 {
+            histogram.record(0.5);
+        }
+        let grown = live_bytes() - before;
+        assert!(
+            grown <= 0,
+            "{grown} bytes for 2,000,000 unscraped observations"
+        );
+        let scrape = track_metrics::testing::Exposition::parse(&track_metrics::render()).unwrap();
+        assert_eq!(
+            scrape.value("facade_unscraped_seconds_count", &[]),
+            Some(2_000_001.0)
+        );
+    });
+}
