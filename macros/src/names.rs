@@ -7,6 +7,10 @@
 const RESERVED_LABELS: &[(&str, &str)] = &[
     ("le", "the bucket bound of a histogram"),
     ("quantile", "the quantile of a summary"),
+    (
+        "track_metrics_overflow",
+        "the mark track-metrics puts on a family's overflow series",
+    ),
 ];
 
 /// A metric name: `[a-zA-Z_][a-zA-Z0-9_]*`.
