@@ -279,6 +279,114 @@ mod tests {
         assert_eq!(label_lint("http_method"), None);
     }
 
+    /// Where promtool is: `$PROMTOOL`, else where `.ci/run` unpacks it, else `PATH`.
+    fn promtool() -> std::path::PathBuf {
+        if let Some(path) = std::env::var_os("PROMTOOL") {
+            return path.into();
+        }
+        let unpacked = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/ci-tools/usr/bin/promtool");
+        if unpacked.exists() {
+            return unpacked;
+        }
+        "promtool".into()
+    }
+
+    /// What promtool says of a family of one series, of this name and kind.
+    fn promtool_says(name: &str, kind: &str) -> String {
+        use std::io::Write as _;
+        let mut text = format!("# HELP {name} Some help\n# TYPE {name} {kind}\n");
+        match kind {
+            "histogram" => text.push_str(&format!(
+                "{name}_bucket{{le=\"+Inf\"}} 1\n{name}_sum 1\n{name}_count 1\n"
+            )),
+            "summary" => text.push_str(&format!("{name}_sum 1\n{name}_count 1\n")),
+            _ => text.push_str(&format!("{name} 1\n")),
+        }
+        let mut child = std::process::Command::new(promtool())
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("promtool: apt-get install prometheus, set PROMTOOL, or run .ci/run");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let report = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(!report.contains("error"), "{report} for {text}");
+        report.trim().to_owned()
+    }
+
+    #[test]
+    #[ignore = "needs promtool (Debian package prometheus); .ci/run installs it"]
+    fn naming_lints_agree_with_promtool_check_metrics() {
+        let stems = [
+            "requests",
+            "request_duration",
+            "payload",
+            "httpRequests",
+            "db_queries",
+        ];
+        let suffixes = [
+            "",
+            "_total",
+            "_seconds",
+            "_milliseconds",
+            "_ms",
+            "_bytes",
+            "_kilobytes",
+            "_kb",
+            "_hours",
+            "_count",
+            "_sum",
+            "_bucket",
+            "_counter",
+            "_gauge",
+            "_histogram",
+            "_seconds_total",
+            "_bytes_total",
+            "_celsius",
+            "_fahrenheit",
+            "_info",
+        ];
+        let names: Vec<String> = stems
+            .iter()
+            .flat_map(|stem| suffixes.iter().map(move |suffix| format!("{stem}{suffix}")))
+            .collect();
+        let mut disagreements = Vec::new();
+        for kind in ["counter", "gauge", "histogram", "summary"] {
+            for name in &names {
+                let ours = naming_lints(name, kind);
+                let theirs = promtool_says(name, kind);
+                // Deliberately stricter: promtool lets a histogram or summary be named
+                // `x_count`, whose series would then be `x_count_count`.
+                let stricter = matches!(kind, "histogram" | "summary")
+                    && ["_count", "_sum", "_bucket"]
+                        .iter()
+                        .any(|suffix| name.ends_with(suffix))
+                    && theirs.is_empty()
+                    && ours.len() == 1;
+                if ours.is_empty() != theirs.is_empty() && !stricter {
+                    disagreements
+                        .push(format!("{kind} {name}: promtool {theirs:?}, ours {ours:?}"));
+                }
+            }
+        }
+        assert!(
+            disagreements.is_empty(),
+            "{} of {} verdicts differ:\n{}",
+            disagreements.len(),
+            names.len() * 4,
+            disagreements.join("\n")
+        );
+    }
+
     #[test]
     fn buckets() {
         assert_eq!(buckets_error(&[0.1, 0.2]), None);

@@ -144,3 +144,51 @@ fn the_scrape_with_global_labels_passes_promtool() {
         },
     );
 }
+
+#[test]
+fn two_scrapes_of_one_state_are_the_same_text() {
+    in_own_process(
+        &test_name!(two_scrapes_of_one_state_are_the_same_text),
+        || {
+            track_metrics::Exporter::builder()
+                .without_listener()
+                .process_metrics(false)
+                .install()
+                .unwrap();
+            // Series created in an order that is not the sorted one, by every path.
+            for user in ["zoe", "adam", "mia", "bob"] {
+                metrics::counter!("facade_logins_total", "user" => user).increment(1);
+                metrics::histogram!("facade_login_seconds", "user" => user).record(0.1);
+            }
+            for name in ["zeta_total", "alpha_total", "mid_total"] {
+                metrics::counter!(name).increment(2);
+            }
+            with_defaults();
+            with_declared_buckets();
+            let first = track_metrics::render();
+            let second = track_metrics::render();
+            assert_eq!(first, second);
+            let families: Vec<&str> = first
+                .lines()
+                .filter_map(|line| line.strip_prefix("# TYPE "))
+                .map(|line| line.split(' ').next().unwrap())
+                .collect();
+            let mut sorted = families.clone();
+            sorted.sort_unstable();
+            assert_eq!(families, sorted, "families in name order");
+            let users: Vec<_> = first
+                .lines()
+                .filter(|line| line.starts_with("facade_logins_total{"))
+                .collect();
+            assert_eq!(
+                users,
+                [
+                    "facade_logins_total{user=\"adam\"} 1",
+                    "facade_logins_total{user=\"bob\"} 1",
+                    "facade_logins_total{user=\"mia\"} 1",
+                    "facade_logins_total{user=\"zoe\"} 1",
+                ]
+            );
+        },
+    );
+}

@@ -423,3 +423,27 @@ fn the_facade_cannot_take_a_declared_name() {
     assert!(!text.contains("via=\"facade\""), "{text}");
     assert_eq!(text.matches("# TYPE jobs_total ").count(), 1, "{text}");
 }
+
+#[test]
+fn a_summary_forgets_what_left_its_window() {
+    common::exporter();
+    metrics! {
+        /// Sizes over the last second
+        #[quantiles(0.5)]
+        #[max_age_seconds(1)]
+        summary RECENT_SIZES: recent_sizes_bytes;
+    }
+    RECENT_SIZES.observe(100.0);
+    let median = || {
+        scrape()
+            .1
+            .value("recent_sizes_bytes", &[("quantile", "0.5")])
+            .unwrap()
+    };
+    assert!((median() - 100.0).abs() <= 0.5, "{}", median());
+    // The window is one second: what is older than that is gone, count and sum stay.
+    common::eventually("the observation leaves the window", || median().is_nan());
+    let (_, parsed) = scrape();
+    assert_eq!(parsed.value("recent_sizes_bytes_count", &[]), Some(1.0));
+    assert_eq!(parsed.value("recent_sizes_bytes_sum", &[]), Some(100.0));
+}

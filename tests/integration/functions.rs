@@ -340,3 +340,34 @@ fn options_rename_the_metrics_and_add_constant_labels() {
             .is_none()
     );
 }
+
+#[track_metrics(errors = "order_errors_total", in_flight = "orders_in_flight")]
+fn named_signals(fail: bool) -> Result<(), std::fmt::Error> {
+    if fail { Err(std::fmt::Error) } else { Ok(()) }
+}
+
+#[test]
+fn error_and_in_flight_families_can_be_renamed() {
+    common::exporter();
+    assert!(named_signals(true).is_err());
+    assert!(named_signals(false).is_ok());
+    let (text, scrape) = scrape();
+    let labels = [("function", "named_signals"), ("module", MODULE)];
+    assert_eq!(
+        value(
+            &scrape,
+            "order_errors_total",
+            &[labels[0], labels[1], ("error_type", "Error")]
+        ),
+        1.0
+    );
+    assert_eq!(value(&scrape, "orders_in_flight", &labels), 0.0);
+    assert!(
+        !text.contains("function_errors_total{function=\"named_signals\""),
+        "{text}"
+    );
+    assert!(
+        !text.contains("function_calls_in_flight{function=\"named_signals\""),
+        "{text}"
+    );
+}
