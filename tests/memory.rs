@@ -20,6 +20,11 @@ thread_local! {
 
 static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
 
+/// When set, every allocation is counted in `ALLOCATIONS_SEEN` too: an allocator that records
+/// metrics, as a user's might.
+static RECORD_ALLOCATIONS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// Allocations made by this thread so far.
 fn allocations() -> usize {
     ALLOCATIONS.with(Cell::get)
@@ -34,6 +39,9 @@ fn live_bytes() -> isize {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+        if RECORD_ALLOCATIONS.load(Ordering::Relaxed) {
+            ALLOCATIONS_SEEN.inc();
+        }
         LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
         // SAFETY: forwarded with the caller's layout.
         unsafe { System.alloc(layout) }
@@ -93,6 +101,10 @@ track_metrics::metrics! {
     summary RESPONSE_SIZE: response_size_bytes(endpoint);
     /// Build information
     info BUILD: build_info(version);
+    /// Allocations counted by the allocator itself
+    counter ALLOCATIONS_SEEN: allocations_seen_total;
+    /// Touched first by a thread while the allocator records
+    counter TOUCHED: touched_total;
 }
 
 #[test]
@@ -330,4 +342,55 @@ fn facade_histograms_keep_no_samples() {
             Some(2_000_001.0)
         );
     });
+}
+
+#[test]
+fn an_allocator_that_records_metrics_neither_deadlocks_nor_recurses() {
+    common::in_own_process(
+        &test_name!(an_allocator_that_records_metrics_neither_deadlocks_nor_recurses),
+        || {
+            install();
+            // Both series exist before the allocator records: making a series allocates.
+            ALLOCATIONS_SEEN.inc();
+            TOUCHED.inc();
+            RECORD_ALLOCATIONS.store(true, Ordering::Relaxed);
+            // A new thread's first write allocates its table and cells, and each allocation
+            // records into a series while the table is being changed.
+            let threads: Vec<_> = (0..4)
+                .map(|_| std::thread::spawn(|| (0..1000).for_each(|_| TOUCHED.inc())))
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            RECORD_ALLOCATIONS.store(false, Ordering::Relaxed);
+            assert_eq!(TOUCHED.get(), 4001);
+            assert!(ALLOCATIONS_SEEN.get() > 1, "the allocator recorded");
+        },
+    );
+}
+
+#[test]
+fn facade_keys_past_the_limit_or_refused_keep_nothing() {
+    common::in_own_process(
+        &test_name!(facade_keys_past_the_limit_or_refused_keep_nothing),
+        || {
+            install();
+            for user in 0..1000 {
+                metrics::counter!("facade_full_total", "user" => format!("u{user}")).increment(1);
+            }
+            metrics::counter!("facade_full_total", "extra" => "x").increment(1);
+            let before = live_bytes();
+            for key in 0..100_000 {
+                // Past the limit: a new label name each time, and refused keys likewise.
+                metrics::counter!("facade_full_total", format!("k{key}") => "v").increment(1);
+                metrics::counter!("facade_refused_total", format!("k{key}") => "v", "le" => "1")
+                    .increment(1);
+            }
+            let grown = live_bytes() - before;
+            assert!(
+                grown < 64 * 1024,
+                "{grown} bytes for 200,000 keys kept nowhere"
+            );
+        },
+    );
 }

@@ -14,7 +14,7 @@ use crate::storage::call_site;
 use crate::storage::declared::{FAMILIES, Snapshots};
 use crate::storage::facade::Facade;
 
-/// Operations on label sets beyond their family's series limit, by family.
+/// Lookups of label sets beyond their family's series limit, by family.
 pub(crate) const CARDINALITY_OVERFLOW: &str = "track_metrics_cardinality_overflow_total";
 /// Keys of the `metrics` facade that recorded nothing, by reason.
 pub(crate) const FACADE_REFUSED: &str = "track_metrics_facade_refused_total";
@@ -70,7 +70,7 @@ pub(crate) fn families(settings: &Settings) -> Option<Vec<FamilySnapshot>> {
     }
     families.extend(counts(
         CARDINALITY_OVERFLOW,
-        "Operations on label sets beyond their family's series limit, folded into its overflow series",
+        "Lookups of label sets beyond their family's series limit, answered with its overflow series",
         "metric",
         overflowed,
     ));

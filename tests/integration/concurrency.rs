@@ -33,6 +33,15 @@ fn concurrent_work(value: u64) -> u64 {
     value.wrapping_mul(3)
 }
 
+#[track_metrics]
+fn concurrent_fallible(value: u64) -> Result<u64, std::fmt::Error> {
+    if value % 2 == 1 {
+        Err(std::fmt::Error)
+    } else {
+        Ok(value)
+    }
+}
+
 /// Scrapes in a loop until `done`, checking every scrape; returns how many it took.
 fn scrape_until(done: &AtomicBool, check: impl Fn(&Exposition)) -> usize {
     let mut scrapes = 0;
@@ -83,6 +92,7 @@ fn nothing_is_lost_and_every_scrape_is_consistent() {
                     start.wait();
                     for i in 0..PER_THREAD {
                         std::hint::black_box(concurrent_work(i));
+                        let _ = std::hint::black_box(concurrent_fallible(i));
                         OPS.labels("inc").inc();
                         CONSTANT.observe(1.0);
                         SIZES.labels(group).observe(1.5);
@@ -115,6 +125,15 @@ fn nothing_is_lost_and_every_scrape_is_consistent() {
                 let in_flight = value(scrape, "function_calls_in_flight", &site);
                 assert!(calls >= finished, "{calls} calls, {finished} finished");
                 assert_eq!(in_flight, calls - finished);
+                let fallible = [("function", "concurrent_fallible"), ("module", MODULE)];
+                let calls = value(scrape, "function_calls_total", &fallible);
+                let errors = scrape
+                    .value(
+                        "function_errors_total",
+                        &[fallible[0], fallible[1], ("error_type", "Error")],
+                    )
+                    .unwrap_or(0.0);
+                assert!(errors <= calls, "{errors} errors, {calls} calls");
             })
         });
         for worker in workers {
@@ -320,4 +339,45 @@ fn many_test_threads_can_scrape_at_once() {
     for scraper in scrapers {
         scraper.join().unwrap();
     }
+}
+
+metrics! {
+    /// Read from another thread-local's destructor
+    gauge READ_AT_EXIT: read_at_exit_items;
+}
+
+#[test]
+fn gauges_and_scrapes_work_from_thread_local_destructors() {
+    // In a process of its own: an abort here must not take the other tests with it.
+    common::in_own_process(
+        &crate::test_name!(gauges_and_scrapes_work_from_thread_local_destructors),
+        || {
+            common::exporter();
+            READ_AT_EXIT.set_function(|| 3.0);
+            static READ: std::sync::Mutex<Vec<(f64, usize)>> = std::sync::Mutex::new(Vec::new());
+            struct AtExit;
+            impl Drop for AtExit {
+                fn drop(&mut self) {
+                    let scrape = track_metrics::render();
+                    READ.lock()
+                        .unwrap()
+                        .push((READ_AT_EXIT.get(), scrape.len()));
+                }
+            }
+            thread_local! {
+                static AT_EXIT: AtExit = const { AtExit };
+            }
+            std::thread::spawn(|| {
+                AT_EXIT.with(|_| ());
+                // The gauge's guard is a thread-local too: used first, destroyed first.
+                assert_eq!(READ_AT_EXIT.get(), 3.0);
+            })
+            .join()
+            .unwrap();
+            let read = READ.lock().unwrap();
+            assert_eq!(read.len(), 1);
+            assert_eq!(read[0].0, 3.0);
+            assert!(read[0].1 > 0, "a full scrape from a destructor");
+        },
+    );
 }

@@ -127,7 +127,7 @@ fn invalid_keys_are_refused_counted_and_reported_once() {
     common::exporter();
     common::logged();
     let before = scrape().1;
-    let refusals: [(&str, fn()); 7] = [
+    let refusals: [(&str, fn()); 8] = [
         ("reserved_name", || {
             // `function_calls_total` once sanitised: #[track_metrics]'s family.
             metrics::counter!("function-calls_total").increment(1);
@@ -149,6 +149,9 @@ fn invalid_keys_are_refused_counted_and_reported_once() {
         }),
         ("invalid_name", || {
             metrics::counter!("").increment(1);
+        }),
+        ("invalid_name", || {
+            metrics::counter!("__reserved_total").increment(1);
         }),
     ];
     for (_, record) in &refusals {

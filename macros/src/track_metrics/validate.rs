@@ -9,8 +9,8 @@ use super::parse::InstrumentedFn;
 use crate::errors::Errors;
 use crate::names;
 
-/// Labels `#[track_metrics]` sets on every series itself.
-pub const AUTOMATIC_LABELS: &[&str] = &["function", "module"];
+/// Labels `#[track_metrics]` sets on its series itself (`error_type` on its error counts).
+pub const AUTOMATIC_LABELS: &[&str] = &["function", "module", "error_type"];
 
 /// Where a set of options is written.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -9,15 +9,15 @@ use crate::error::Error;
 use crate::model::buckets;
 use crate::model::descriptor::{Descriptor, SiteInfo};
 use crate::model::kind::Kind;
-use crate::model::names::{AUTOMATIC_LABELS, is_label_name, reserved_label_problem};
+use crate::model::names::{CRATE_LABELS, is_label_name, reserved_label_problem};
 
 /// A global label name: valid, not reserved, not one `#[track_metrics]` sets, and set once.
 pub(crate) fn global_labels(labels: &[(String, String)]) -> Result<(), Error> {
     for (index, (name, _)) in labels.iter().enumerate() {
         let reason = if let Some(problem) = reserved_label_problem(name) {
             problem
-        } else if AUTOMATIC_LABELS.contains(&name.as_str()) {
-            "`#[track_metrics]` sets `function` and `module` on its series itself"
+        } else if let Some((_, used)) = CRATE_LABELS.iter().find(|(label, _)| label == name) {
+            used
         } else if labels[..index].iter().any(|(earlier, _)| earlier == name) {
             "it is set twice"
         } else {
@@ -40,8 +40,13 @@ pub(crate) fn bucket_layout(what: impl FnOnce() -> String, bounds: &[f64]) -> Re
     })
 }
 
-/// Instrumented functions produce distinct series, without global label names.
-pub(crate) fn sites(infos: &[&SiteInfo], global_labels: &[(String, String)]) -> Result<(), Error> {
+/// Instrumented functions produce distinct series in every family they write (calls, duration,
+/// errors, and in-flight where kept), without global label names.
+pub(crate) fn sites(
+    infos: &[&SiteInfo],
+    global_labels: &[(String, String)],
+    in_flight_for_all: bool,
+) -> Result<(), Error> {
     let mut series: HashMap<String, &SiteInfo> = HashMap::new();
     for info in infos {
         if let Some((label, _)) = global_labels
@@ -55,20 +60,29 @@ pub(crate) fn sites(infos: &[&SiteInfo], global_labels: &[(String, String)]) -> 
         }
         let mut labels: Vec<_> = info.labels.to_vec();
         labels.sort_unstable();
-        let mut key = format!(
-            "{}{{function={:?},module={:?}",
-            info.calls, info.function, info.module
-        );
+        let mut selector = format!("{{function={:?},module={:?}", info.function, info.module);
         for (name, value) in labels {
-            let _ = write!(key, ",{name}={value:?}");
+            let _ = write!(selector, ",{name}={value:?}");
         }
-        key.push('}');
-        if let Some(first) = series.insert(key.clone(), info) {
-            return Err(Error::DuplicateSeries {
-                series: key,
-                first: first.describe(),
-                second: info.describe(),
-            });
+        selector.push('}');
+        let in_flight = (info.track_in_flight || in_flight_for_all).then_some(info.in_flight);
+        let families = [
+            Some(info.calls),
+            Some(info.duration),
+            Some(info.errors),
+            in_flight,
+        ];
+        for family in families.into_iter().flatten() {
+            let key = format!("{family}{selector}");
+            if let Some(first) = series.insert(key.clone(), info) {
+                if !std::ptr::eq(first, *info) {
+                    return Err(Error::DuplicateSeries {
+                        series: key,
+                        first: first.describe(),
+                        second: info.describe(),
+                    });
+                }
+            }
         }
     }
     Ok(())
@@ -279,7 +293,7 @@ mod tests {
             line: 19,
             ..site("new", "function_calls_total", "function_duration_seconds")
         };
-        let error = sites(&[&first, &second], &[]).unwrap_err();
+        let error = sites(&[&first, &second], &[], false).unwrap_err();
         assert!(matches!(error, Error::DuplicateSeries { .. }));
         assert_eq!(
             error.to_string(),
@@ -288,7 +302,25 @@ mod tests {
              distinct `#[track_metrics(name = \"...\")]`"
         );
         let other = site("old", "function_calls_total", "function_duration_seconds");
-        assert!(sites(&[&first, &other], &[]).is_ok());
+        assert!(sites(&[&first, &other], &[], false).is_ok());
+        // Other call counters, the same duration series.
+        let calls_a = site("work", "work_a_total", "function_duration_seconds");
+        let calls_b = site("work", "work_b_total", "function_duration_seconds");
+        let error = sites(&[&calls_a, &calls_b], &[], false).unwrap_err();
+        let Error::DuplicateSeries { series, .. } = error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(
+            series,
+            "function_duration_seconds{function=\"work\",module=\"app\"}"
+        );
+        // Other counters and histograms, the same error counter.
+        let apart_a = site("work", "work_a_total", "work_a_seconds");
+        let apart_b = site("work", "work_b_total", "work_b_seconds");
+        assert!(matches!(
+            sites(&[&apart_a, &apart_b], &[], false),
+            Err(Error::DuplicateSeries { .. })
+        ));
     }
 
     #[test]
@@ -299,7 +331,7 @@ mod tests {
         };
         let globals = [("service".to_owned(), "api".to_owned())];
         assert!(matches!(
-            sites(&[&labelled], &globals),
+            sites(&[&labelled], &globals, false),
             Err(Error::GlobalLabelClash { .. })
         ));
         let family = declared("by_service_total", Kind::Counter, &[]);
@@ -387,7 +419,18 @@ mod tests {
     #[test]
     fn global_labels_are_checked() {
         let label = |name: &str| vec![(name.to_owned(), "v".to_owned())];
-        for name in ["le", "quantile", "__x", "a-b", "", "function", "module"] {
+        for name in [
+            "le",
+            "quantile",
+            "__x",
+            "a-b",
+            "",
+            "function",
+            "module",
+            "error_type",
+            "metric",
+            "reason",
+        ] {
             assert!(
                 matches!(
                     global_labels(&label(name)),

@@ -37,7 +37,7 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     let infos: Vec<&'static SiteInfo> = CALL_SITES.iter().map(CallSite::info).collect();
     let descriptors: Vec<&'static Descriptor> =
         FAMILIES.iter().map(|family| family.descriptor()).collect();
-    checks::sites(&infos, &parts.global_labels)?;
+    checks::sites(&infos, &parts.global_labels, parts.in_flight)?;
     let mut owned = checks::site_families(&infos);
     #[cfg(feature = "process")]
     if parts.process_metrics {

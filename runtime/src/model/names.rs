@@ -11,8 +11,30 @@ pub const OVERFLOW_LABEL_VALUE: &str = "__overflow__";
 /// label values happen to be [`OVERFLOW_LABEL_VALUE`]: `track_metrics_overflow="true"`.
 pub const OVERFLOW_LABEL: &str = "track_metrics_overflow";
 
-/// Labels `#[track_metrics]` puts on every series.
-pub(crate) const AUTOMATIC_LABELS: [&str; 2] = ["function", "module"];
+/// Labels this crate puts on series of its own, each with where: a global label of the same
+/// name would appear twice on those series.
+pub(crate) const CRATE_LABELS: [(&str, &str); 5] = [
+    (
+        "function",
+        "`#[track_metrics]` sets `function` and `module` on its series itself",
+    ),
+    (
+        "module",
+        "`#[track_metrics]` sets `function` and `module` on its series itself",
+    ),
+    (
+        "error_type",
+        "`#[track_metrics]` labels its error counts with `error_type`",
+    ),
+    (
+        "metric",
+        "`track_metrics_cardinality_overflow_total` is labelled with `metric`",
+    ),
+    (
+        "reason",
+        "`track_metrics_facade_refused_total` is labelled with `reason`",
+    ),
+];
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`: a label name, and a metric name without the colons that only
 /// recording rules use.

@@ -152,9 +152,9 @@ impl SiteSeries {
         });
     }
 
-    /// The duration histogram, then the call count: read in this order, calls are never fewer
-    /// than recorded durations.
-    fn read(&self) -> (Value, u64) {
+    /// The duration histogram, the error counts, then the call count: read in this order (and
+    /// written in the other), calls are never fewer than recorded durations or errors.
+    fn read(&self) -> (Value, Vec<(&'static str, u64)>, u64) {
         let mut counts = vec![0_u64; self.bounds.len() + 1];
         let mut ticks = 0_u64;
         let mut copy = vec![0_u64; self.calls - 1];
@@ -165,13 +165,18 @@ impl SiteSeries {
                 *total = total.saturating_add(*count);
             }
         });
+        let errors = self
+            .errors
+            .entries()
+            .map(|entry| (entry.error_type, entry.counter.get()))
+            .collect();
         let calls = self.cells.sum(self.calls);
         let histogram = Value::Histogram {
             bounds: self.bounds,
             counts,
             sum: clock::seconds_between(self.clock, 0, ticks),
         };
-        (histogram, calls)
+        (histogram, errors, calls)
     }
 }
 
@@ -348,7 +353,7 @@ pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
             .label_pairs()
             .map(|(name, value)| (name, Cow::Borrowed(value)))
             .collect();
-        let (histogram, calls) = series.read();
+        let (histogram, errors, calls) = series.read();
         let finished = match &histogram {
             Value::Histogram { counts, .. } => Value::histogram_count(counts),
             _ => 0,
@@ -378,16 +383,16 @@ pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
                 with(Value::Float(in_flight)),
             );
         }
-        for entry in series.errors.entries() {
+        for (error_type, count) in errors {
             let mut labels = labels.clone();
-            labels.push(("error_type", Cow::Borrowed(entry.error_type)));
+            labels.push(("error_type", Cow::Borrowed(error_type)));
             push(
                 info.errors,
                 ERRORS_HELP,
                 Kind::Counter,
                 SeriesSnapshot {
                     labels,
-                    value: Value::Int(entry.counter.get()),
+                    value: Value::Int(count),
                 },
             );
         }

@@ -20,12 +20,13 @@
 //!
 //! A thread whose table is gone (a write from another thread-local's destructor) or busy (a
 //! write re-entered from an allocator while the table grows) writes a block shared by all such
-//! writers, under a mutex.
+//! writers, under a mutex. That block is made with the series, so that this path never
+//! allocates: an allocator that records metrics cannot re-enter it.
 
 use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 /// Entries per page of a thread's table: pages are allocated as ids are used.
 const PAGE: usize = 64;
@@ -51,8 +52,9 @@ pub(crate) struct Cells {
     head: AtomicPtr<Block>,
     /// Blocks of threads that have exited, to be taken by new ones.
     free: Mutex<Vec<&'static Block>>,
-    /// The block of writers without a table of their own.
-    shared: OnceLock<(Mutex<()>, &'static Block)>,
+    /// The block of writers without a table of their own, one at a time.
+    shared: &'static Block,
+    shared_writer: Mutex<()>,
 }
 
 /// The first words of a thread's blocks of `PAGE` consecutive series ids; null where none.
@@ -88,12 +90,15 @@ thread_local! {
 impl Cells {
     /// The cells of a new series whose blocks are `width` words, for the rest of the process.
     pub(crate) fn new(width: usize) -> &'static Cells {
+        let head = AtomicPtr::new(ptr::null_mut());
+        let shared = new_block(&head, width);
         Box::leak(Box::new(Cells {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             width,
-            head: AtomicPtr::new(ptr::null_mut()),
+            head,
             free: Mutex::new(Vec::new()),
-            shared: OnceLock::new(),
+            shared,
+            shared_writer: Mutex::new(()),
         }))
     }
 
@@ -126,11 +131,11 @@ impl Cells {
         if let Some(words) = self.attach() {
             return write(words);
         }
-        let (lock, block) = self
-            .shared
-            .get_or_init(|| (Mutex::new(()), self.new_block()));
-        let _one_writer = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        write(block.words)
+        let _one_writer = self
+            .shared_writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        write(self.shared.words)
     }
 
     /// Gives this thread a block of the series: one left by an exited thread, or a new one.
@@ -145,7 +150,7 @@ impl Cells {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .pop();
-                let block = reused.unwrap_or_else(|| self.new_block());
+                let block = reused.unwrap_or_else(|| new_block(&self.head, self.width));
                 let page_index = self.id / PAGE;
                 if pages.len() <= page_index {
                     pages.resize_with(page_index + 1, || None);
@@ -158,37 +163,6 @@ impl Cells {
             })
             .ok()
             .flatten()
-    }
-
-    /// A zeroed block, linked into the list readers walk.
-    fn new_block(&self) -> &'static Block {
-        let lines = self.width.div_ceil(8).max(1);
-        let storage: &'static [Line] = Box::leak(
-            (0..lines)
-                .map(|_| Line([const { AtomicU64::new(0) }; 8]))
-                .collect(),
-        );
-        // SAFETY: `Line` is `repr(C)` around 8 `AtomicU64`, so the lines are `8 * lines`
-        // contiguous words, and `width <= 8 * lines`.
-        let words =
-            unsafe { std::slice::from_raw_parts(storage.as_ptr().cast::<AtomicU64>(), self.width) };
-        let block: &'static Block = Box::leak(Box::new(Block {
-            words,
-            next: AtomicPtr::new(ptr::null_mut()),
-        }));
-        let mut head = self.head.load(Ordering::Acquire);
-        loop {
-            block.next.store(head, Ordering::Relaxed);
-            match self.head.compare_exchange_weak(
-                head,
-                ptr::from_ref(block).cast_mut(),
-                Ordering::Release,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return block,
-                Err(current) => head = current,
-            }
-        }
     }
 
     /// Calls `read` with every block of the series.
@@ -206,7 +180,7 @@ impl Cells {
     pub(crate) fn sum(&self, index: usize) -> u64 {
         let mut total = 0_u64;
         self.for_each_block(|words| {
-            total = total.saturating_add(words[index].load(Ordering::Relaxed));
+            total = total.saturating_add(words[index].load(Ordering::Acquire));
         });
         total
     }
@@ -220,12 +194,46 @@ impl Cells {
     }
 }
 
+/// A zeroed block of `width` words, linked into the list that `head` starts.
+fn new_block(head: &AtomicPtr<Block>, width: usize) -> &'static Block {
+    let lines = width.div_ceil(8).max(1);
+    let storage: &'static [Line] = Box::leak(
+        (0..lines)
+            .map(|_| Line([const { AtomicU64::new(0) }; 8]))
+            .collect(),
+    );
+    // SAFETY: `Line` is `repr(C)` around 8 `AtomicU64`, so the lines are `8 * lines`
+    // contiguous words, and `width <= 8 * lines`.
+    let words = unsafe { std::slice::from_raw_parts(storage.as_ptr().cast::<AtomicU64>(), width) };
+    let block: &'static Block = Box::leak(Box::new(Block {
+        words,
+        next: AtomicPtr::new(ptr::null_mut()),
+    }));
+    let mut first = head.load(Ordering::Acquire);
+    loop {
+        block.next.store(first, Ordering::Relaxed);
+        match head.compare_exchange_weak(
+            first,
+            ptr::from_ref(block).cast_mut(),
+            Ordering::Release,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => return block,
+            Err(current) => first = current,
+        }
+    }
+}
+
 /// Adds to a word of the calling thread's block; saturates rather than wrapping to zero.
+///
+/// The store releases, and [`Cells::sum`] acquires, so that what happened before an increment
+/// (the start of the call whose error it counts) is seen by a reader that sees the increment:
+/// both are plain moves on x86.
 #[inline]
 pub(crate) fn add(word: &AtomicU64, amount: u64) {
     word.store(
         word.load(Ordering::Relaxed).saturating_add(amount),
-        Ordering::Relaxed,
+        Ordering::Release,
     );
 }
 

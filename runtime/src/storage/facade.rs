@@ -35,8 +35,9 @@ use crate::storage::histogram::Histogram;
 
 /// Distinct names whose refusal is logged; later ones are only counted.
 const MAX_WARNINGS: usize = 64;
-/// Distinct facade families kept; further names are refused.
-const MAX_FAMILIES: usize = 10_000;
+/// Distinct facade families kept; further names are refused. With the series limit, this
+/// bounds what the facade can hold whatever it is fed.
+const MAX_FAMILIES: usize = 1_000;
 /// Descriptions kept for names not registered yet.
 const MAX_DESCRIPTIONS: usize = 10_000;
 
@@ -86,7 +87,9 @@ impl Refusal {
 
     fn explain(self) -> &'static str {
         match self {
-            Refusal::InvalidName => "its name is empty once sanitised",
+            Refusal::InvalidName => {
+                "its name is empty once sanitised, or starts with `__`, which Prometheus reserves"
+            }
             Refusal::ReservedName => {
                 "its name, once sanitised, is a family of `#[track_metrics]`, `metrics!`, the \
                  process metrics or track_metrics itself"
@@ -100,7 +103,7 @@ impl Refusal {
             }
             Refusal::DuplicateLabel => "two of its label names are the same once sanitised",
             Refusal::GlobalLabel => "a label name is one of the global labels",
-            Refusal::TooManyFamilies => "the facade already holds 10,000 metric names",
+            Refusal::TooManyFamilies => "the facade already holds 1,000 metric names",
         }
     }
 }
@@ -193,15 +196,20 @@ impl Handle {
     }
 }
 
+/// The labels of a series, as written.
 type Labels = Vec<(&'static str, Cow<'static, str>)>;
+
+/// The labels of a key once sanitised, before the key is admitted: nothing is kept of a key that
+/// is refused or overflows.
+type KeyLabels = Vec<(String, String)>;
 
 /// What makes two keys one series once sanitised: their labels with a value, in name order
 /// (Prometheus ignores the order of labels, and reads an empty value as no label).
-fn identity(labels: &Labels) -> Vec<(&'static str, String)> {
-    let mut identity: Vec<(&'static str, String)> = labels
+fn identity(labels: &KeyLabels) -> KeyLabels {
+    let mut identity: KeyLabels = labels
         .iter()
         .filter(|(_, value)| !value.is_empty())
-        .map(|(name, value)| (*name, value.to_string()))
+        .cloned()
         .collect();
     identity.sort_unstable();
     identity
@@ -213,14 +221,14 @@ struct FacadeFamily {
     kind: Kind,
     bounds: &'static [f64],
     series: Vec<(Labels, Handle)>,
-    by_identity: HashMap<Vec<(&'static str, String)>, usize>,
+    by_identity: HashMap<KeyLabels, usize>,
     overflow: Option<(Labels, Handle)>,
     overflowed: u64,
 }
 
 impl FacadeFamily {
     /// The series of `labels`: an existing one, a new one, or the overflow series past `limit`.
-    fn series(&mut self, labels: Labels, limit: usize) -> Handle {
+    fn series(&mut self, labels: KeyLabels, limit: usize) -> Handle {
         let identity = identity(&labels);
         if let Some(index) = self.by_identity.get(&identity) {
             return self.series[*index].1.clone();
@@ -230,17 +238,21 @@ impl FacadeFamily {
         }
         let handle = Handle::new(self.kind, self.bounds);
         self.by_identity.insert(identity, self.series.len());
+        let labels = labels
+            .into_iter()
+            .map(|(name, value)| (intern(name), Cow::Owned(value)))
+            .collect();
         self.series.push((labels, handle.clone()));
         handle
     }
 
-    fn overflow(&mut self, labels: &Labels) -> Handle {
+    fn overflow(&mut self, labels: &KeyLabels) -> Handle {
         self.overflowed += 1;
         let (kind, bounds) = (self.kind, self.bounds);
         let (_, handle) = self.overflow.get_or_insert_with(|| {
             let mut marked: Labels = labels
                 .iter()
-                .map(|(name, _)| (*name, Cow::Borrowed(OVERFLOW_LABEL_VALUE)))
+                .map(|(name, _)| (intern(name.clone()), Cow::Borrowed(OVERFLOW_LABEL_VALUE)))
                 .collect();
             marked.push((OVERFLOW_LABEL, Cow::Borrowed("true")));
             (marked, Handle::new(kind, bounds))
@@ -260,9 +272,9 @@ struct Families {
 
 /// Where a key's series goes, once checked.
 struct Target {
-    name: &'static str,
+    name: String,
     exists: bool,
-    labels: Labels,
+    labels: KeyLabels,
 }
 
 /// What the registry's storage is: the families, their checks, and the settings.
@@ -283,7 +295,8 @@ impl Store {
     /// Checks `key` for a family of `kind`: where its series goes, or why it cannot.
     fn check(&self, families: &Families, key: &Key, kind: Kind) -> Result<Target, Refusal> {
         let name = sanitize_metric_name(key.name());
-        if !is_metric_name(&name) {
+        // `__` names are Prometheus's own, as for labels.
+        if !is_metric_name(&name) || name.starts_with("__") {
             return Err(Refusal::InvalidName);
         }
         if kind
@@ -293,7 +306,7 @@ impl Store {
         {
             return Err(Refusal::ReservedName);
         }
-        let mut labels: Labels = Vec::new();
+        let mut labels: KeyLabels = Vec::new();
         for label in key.labels() {
             let label_name = sanitize_label_key(label.key());
             if reserved_label_problem(&label_name).is_some() {
@@ -302,10 +315,10 @@ impl Store {
             if self.global_labels.contains(&label_name) {
                 return Err(Refusal::GlobalLabel);
             }
-            if labels.iter().any(|(existing, _)| **existing == label_name) {
+            if labels.iter().any(|(existing, _)| *existing == label_name) {
                 return Err(Refusal::DuplicateLabel);
             }
-            labels.push((intern(label_name), Cow::Owned(label.value().to_owned())));
+            labels.push((label_name, label.value().to_owned()));
         }
         match families.by_name.get_key_value(name.as_str()) {
             Some((name, family)) => {
@@ -315,7 +328,7 @@ impl Store {
                     Err(Refusal::KindConflict)
                 } else {
                     Ok(Target {
-                        name,
+                        name: (*name).to_owned(),
                         exists: true,
                         labels,
                     })
@@ -330,7 +343,7 @@ impl Store {
             }
             None if families.by_name.len() >= MAX_FAMILIES => Err(Refusal::TooManyFamilies),
             None => Ok(Target {
-                name: intern(name),
+                name,
                 exists: false,
                 labels,
             }),
@@ -377,7 +390,7 @@ impl Store {
                 labels,
             }) => {
                 let limit = self.settings.max_series;
-                let family = families.by_name.get_mut(name)?;
+                let family = families.by_name.get_mut(name.as_str())?;
                 let full = family.series.len() >= limit
                     && !family.by_identity.contains_key(&identity(&labels));
                 full.then(|| Some(family.overflow(&labels)))
@@ -398,19 +411,20 @@ impl Store {
                 return Handle::new(kind, &[]);
             }
         };
+        let name = intern(target.name);
         if !target.exists {
-            for sample in kind.sample_names(target.name) {
-                families.samples.insert(sample, target.name);
+            for sample in kind.sample_names(name) {
+                families.samples.insert(sample, name);
             }
         }
         let settings = self.settings;
         families
             .by_name
-            .entry(target.name)
+            .entry(name)
             .or_insert_with(|| FacadeFamily {
                 raw_name: key.name().to_owned(),
                 kind,
-                bounds: settings.buckets_of(target.name),
+                bounds: settings.buckets_of(name),
                 series: Vec::new(),
                 by_identity: HashMap::new(),
                 overflow: None,

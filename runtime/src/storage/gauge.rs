@@ -1,15 +1,20 @@
 //! Gauges: a value that goes up and down, or that a function of the user gives at each read.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 type Callback = Arc<dyn Fn() -> f64 + Send + Sync>;
 
+/// How deep gauge functions may call other gauges' functions on one thread.
+const MAX_NESTING: usize = 8;
+
 thread_local! {
-    /// The gauges whose function this thread is running, innermost last.
-    static EVALUATING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// The gauges whose function this thread is running, innermost last. Plain cells, which
+    /// need no destructor, so that a gauge read from another thread-local's destructor works.
+    static EVALUATING: ([Cell<usize>; MAX_NESTING], Cell<usize>) =
+        const { ([const { Cell::new(0) }; MAX_NESTING], Cell::new(0)) };
 }
 
 /// A gauge: a value that goes up and down, or is read from a function at scrape time.
@@ -116,7 +121,8 @@ impl Gauge {
     ///
     /// The function runs without any lock of this crate held, so it may use any metric,
     /// this gauge included: a call of this gauge's [`get`](Self::get) from inside its own
-    /// function reads the value set by the other methods instead of recursing.
+    /// function reads the value set by the other methods instead of recursing (as does a
+    /// function nested more than eight gauges deep).
     pub fn set_function(&self, function: impl Fn() -> f64 + Send + Sync + 'static) {
         *self.callback.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(function));
     }
@@ -133,14 +139,14 @@ impl Gauge {
         let Some(callback) = callback else {
             return stored();
         };
-        let entered = EVALUATING.with(|evaluating| {
-            let mut evaluating = evaluating.borrow_mut();
-            if evaluating.contains(&me) {
-                false
-            } else {
-                evaluating.push(me);
-                true
+        let entered = EVALUATING.with(|(evaluating, depth)| {
+            let running = &evaluating[..depth.get()];
+            if depth.get() == MAX_NESTING || running.iter().any(|gauge| gauge.get() == me) {
+                return false;
             }
+            evaluating[depth.get()].set(me);
+            depth.set(depth.get() + 1);
+            true
         });
         if !entered {
             return stored();
@@ -148,7 +154,7 @@ impl Gauge {
         struct Leave;
         impl Drop for Leave {
             fn drop(&mut self) {
-                EVALUATING.with(|evaluating| evaluating.borrow_mut().pop());
+                EVALUATING.with(|(_, depth)| depth.set(depth.get() - 1));
             }
         }
         let _leave = Leave;

@@ -3,11 +3,12 @@
 //!
 //! A value `v` counts in bin `ceil(log_γ |v|)`, with `γ = (1 + α) / (1 - α)`; a bin answers with
 //! the value within `α` (0.5%) of every value it holds. Positive and negative values have
-//! bins of their own, values closer to zero than [`MIN_VALUE`] count as zero. A store keeps at
-//! most [`MAX_BINS`] consecutive bins (a range of about 10^8.9 between its smallest and largest
-//! value at full accuracy); beyond that its lowest bins are merged, which only loses accuracy
-//! for the quantiles of the smallest values. So a sketch is at most `(2048 + 512) * 4` bytes
-//! of counts whatever it is fed.
+//! bins of their own, values closer to zero than [`MIN_VALUE`] count as zero, and the two
+//! infinities are counted apart. A store keeps at most [`MAX_BINS`] consecutive bins (a range of
+//! about 10^8.9 between its smallest and largest value at full accuracy); beyond that its lowest
+//! bins are merged, which only loses accuracy for the quantiles of the smallest values. A store's
+//! vector is reallocated to its exact size whenever its range changes, so a sketch is at most
+//! `(2048 + 512) * 4` bytes of counts whatever it is fed.
 
 /// Relative accuracy of every quantile.
 pub(crate) const ACCURACY: f64 = 0.005;
@@ -33,29 +34,23 @@ impl Store {
     fn add(&mut self, key: i32, amount: u32, max_bins: usize) {
         if self.counts.is_empty() {
             self.offset = key;
-            self.counts.push(0);
+            self.counts = vec![amount];
+            return;
         }
         let highest = self.offset + self.counts.len() as i32 - 1;
-        let lowest_kept = highest.max(key) - (max_bins as i32 - 1);
-        let key = key.max(lowest_kept);
-        if key < self.offset {
-            let missing = (self.offset - key) as usize;
-            self.counts.splice(0..0, std::iter::repeat_n(0, missing));
-            self.offset = key;
-        } else if key > highest {
-            self.counts.resize((key - self.offset + 1) as usize, 0);
+        let high = highest.max(key);
+        let low = self.offset.min(key).max(high - (max_bins as i32 - 1));
+        if low != self.offset || high != highest {
+            // A new range, at most `max_bins` wide: bins below it merge into its lowest.
+            let mut counts = vec![0_u32; (high - low + 1) as usize];
+            for (index, count) in self.counts.iter().enumerate() {
+                let bin = (self.offset + index as i32).max(low) - low;
+                counts[bin as usize] = counts[bin as usize].saturating_add(*count);
+            }
+            self.counts = counts;
+            self.offset = low;
         }
-        if self.offset < lowest_kept {
-            // Too wide: the lowest bins merge into the lowest one kept.
-            let excess = (lowest_kept - self.offset) as usize;
-            let merged = self.counts[..=excess]
-                .iter()
-                .fold(0_u32, |total, count| total.saturating_add(*count));
-            self.counts.drain(..excess);
-            self.counts[0] = merged;
-            self.offset = lowest_kept;
-        }
-        let bin = &mut self.counts[(key - self.offset) as usize];
+        let bin = &mut self.counts[(key.max(low) - low) as usize];
         *bin = bin.saturating_add(amount);
     }
 
@@ -78,6 +73,8 @@ pub(crate) struct Sketch {
     positive: Store,
     negative: Store,
     zero: u64,
+    positive_infinity: u64,
+    negative_infinity: u64,
 }
 
 impl Sketch {
@@ -85,15 +82,21 @@ impl Sketch {
         if value.is_nan() {
             return;
         }
+        if value == f64::INFINITY {
+            self.positive_infinity = self.positive_infinity.saturating_add(1);
+            return;
+        }
+        if value == f64::NEG_INFINITY {
+            self.negative_infinity = self.negative_infinity.saturating_add(1);
+            return;
+        }
         let magnitude = value.abs();
         if magnitude < MIN_VALUE {
             self.zero = self.zero.saturating_add(1);
             return;
         }
-        // An infinite value lands in the highest bin the store keeps.
-        let key = (magnitude.ln() / gamma().ln())
-            .ceil()
-            .min(f64::from(i32::MAX / 2)) as i32;
+        // Finite values up to f64::MAX have keys of about 71,000: far from i32's limits.
+        let key = (magnitude.ln() / gamma().ln()).ceil() as i32;
         if value > 0.0 {
             self.positive.add(key, 1, MAX_BINS);
         } else {
@@ -110,10 +113,20 @@ impl Sketch {
             self.negative.add(key, count, MAX_NEGATIVE_BINS);
         }
         self.zero = self.zero.saturating_add(other.zero);
+        self.positive_infinity = self
+            .positive_infinity
+            .saturating_add(other.positive_infinity);
+        self.negative_infinity = self
+            .negative_infinity
+            .saturating_add(other.negative_infinity);
     }
 
     fn count(&self) -> u64 {
-        self.positive.total() + self.negative.total() + self.zero
+        self.positive.total()
+            + self.negative.total()
+            + self.zero
+            + self.positive_infinity
+            + self.negative_infinity
     }
 
     /// The `q` quantile (0 to 1), `NaN` when empty.
@@ -123,8 +136,17 @@ impl Sketch {
             return f64::NAN;
         }
         let rank = q.clamp(0.0, 1.0) * (count - 1) as f64;
-        let value_of = |key: i32| 2.0 * gamma().powi(key) / (gamma() + 1.0);
-        let mut seen = 0_u64;
+        // The middle of bin `key`, `2γ^key / (γ + 1)`, in logarithms so that the highest bins
+        // do not overflow to infinity.
+        let value_of = |key: i32| {
+            (f64::from(key) * gamma().ln() + (2.0 / (gamma() + 1.0)).ln())
+                .exp()
+                .min(f64::MAX)
+        };
+        let mut seen = self.negative_infinity;
+        if seen as f64 > rank {
+            return f64::NEG_INFINITY;
+        }
         for (key, count) in self.negative.bins().rev() {
             seen += u64::from(count);
             if seen as f64 > rank {
@@ -135,15 +157,13 @@ impl Sketch {
         if seen as f64 > rank {
             return 0.0;
         }
-        let mut last = 0.0;
         for (key, count) in self.positive.bins() {
             seen += u64::from(count);
-            last = value_of(key);
             if seen as f64 > rank {
-                return last;
+                return value_of(key);
             }
         }
-        last
+        f64::INFINITY
     }
 
     /// Bytes of bin counts.
@@ -210,6 +230,31 @@ mod tests {
             (top - exact).abs() <= exact * ACCURACY * 1.01,
             "{top} vs {exact}"
         );
+    }
+
+    #[test]
+    fn infinities_count_apart_and_cost_nothing() {
+        let mut sketch = sketch_of([1.0, 2.0, 3.0]);
+        sketch.add(f64::INFINITY);
+        sketch.add(f64::NEG_INFINITY);
+        assert!(sketch.bytes() <= 512, "{}", sketch.bytes());
+        assert_eq!(sketch.quantile(0.0), f64::NEG_INFINITY);
+        assert!((sketch.quantile(0.5) - 2.0).abs() <= 2.0 * ACCURACY);
+        assert_eq!(sketch.quantile(1.0), f64::INFINITY);
+        let only = sketch_of([f64::INFINITY]);
+        assert_eq!(only.quantile(0.5), f64::INFINITY);
+    }
+
+    #[test]
+    fn the_widest_range_fits_in_the_bound() {
+        let sketch = sketch_of([1e-9, 1e300, -1e-9, -1e300, f64::MAX, -f64::MAX, 5e-324]);
+        assert!(
+            sketch.bytes() <= (MAX_BINS + MAX_NEGATIVE_BINS) * 4,
+            "{} bytes",
+            sketch.bytes()
+        );
+        // The largest value keeps its accuracy; the smallest are merged upwards.
+        assert!((sketch.quantile(1.0) / f64::MAX - 1.0).abs() <= ACCURACY * 1.01);
     }
 
     #[test]

@@ -85,9 +85,11 @@ impl std::fmt::Debug for Summary {
 }
 
 impl Summary {
-    /// A summary with these quantiles over a window of `max_age`.
+    /// A summary with these quantiles over a window of `max_age` (at most ten years: a clock
+    /// instant plus a longer window would overflow).
     pub(crate) fn new(quantiles: &'static [f64], max_age: Duration) -> Self {
-        let period = max_age / AGE_BUCKETS as u32;
+        const TEN_YEARS: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+        let period = max_age.clamp(Duration::from_millis(5), TEN_YEARS) / AGE_BUCKETS as u32;
         Summary {
             quantiles,
             state: Mutex::new(State {
@@ -184,6 +186,21 @@ mod tests {
         }
         assert!(summary.bytes() < 64 * 1024, "{} bytes", summary.bytes());
         assert_eq!(summary.count(), 100_000);
+    }
+
+    #[test]
+    fn infinities_and_huge_windows_cost_nothing() {
+        let summary = Summary::new(&[0.5], Duration::from_secs(u64::MAX / 4));
+        summary.observe(1.0);
+        summary.observe(f64::INFINITY);
+        summary.observe(f64::NEG_INFINITY);
+        assert!(summary.bytes() < 1024, "{} bytes", summary.bytes());
+        assert!((summary.quantile(0.5) - 1.0).abs() < 0.01);
+        let spread = Summary::new(&[0.5], Duration::from_secs(600));
+        for value in [1e-9, 1e300, -1e-9, -1e300] {
+            spread.observe(value);
+        }
+        assert!(spread.bytes() < 16 * 1024, "{} bytes", spread.bytes());
     }
 
     #[test]
