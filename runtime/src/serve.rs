@@ -173,8 +173,19 @@ impl Listener {
         })
     }
 
+    /// The endpoint's work for its thread: a small tokio runtime of its own, serving until the
+    /// process ends.
+    pub(crate) fn server(self) -> Result<impl FnOnce() + Send + 'static, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(Error::Runtime)?;
+        Ok(move || runtime.block_on(self.serve()))
+    }
+
     /// Accepts connections until the process ends.
-    pub(crate) async fn serve(self) {
+    async fn serve(self) {
         let Ok(listener) = tokio::net::TcpListener::from_std(self.socket) else {
             return;
         };

@@ -29,6 +29,7 @@ pub(crate) struct Settings {
     /// Every `#[track_metrics]` function shows its calls in flight.
     pub(crate) in_flight: bool,
     /// The scrape includes the `process_*` families.
+    #[cfg_attr(not(feature = "process"), allow(dead_code))]
     pub(crate) process_metrics: bool,
 }
 

@@ -1,6 +1,7 @@
 //! The exporter's settings as the user gives them ([`ExporterBuilder`]), and the handle
 //! `install()` returns ([`Exporter`]).
 
+#[cfg(feature = "http")]
 use std::time::Duration;
 
 use crate::error::Error;

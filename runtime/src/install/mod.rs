@@ -98,19 +98,20 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     let _ = crate::storage::clock::clock();
 
     #[cfg(feature = "http")]
-    let listener = match builder.resolved_address() {
-        Some((address, origin)) => Some(crate::serve::Listener::bind(
-            &address,
-            origin,
-            &parts.endpoint,
-        )?),
-        None => None,
+    let (started, local_addr) = match builder.resolved_address() {
+        Some((address, origin)) => {
+            let listener = crate::serve::Listener::bind(&address, origin, &parts.endpoint)?;
+            let local_addr = listener.local_addr;
+            let server = listener.server()?;
+            (
+                threads::Started::thread("track-metrics-http", server)?,
+                Some(local_addr),
+            )
+        }
+        None => (threads::Started::default(), None),
     };
-    #[cfg(feature = "http")]
-    let local_addr = listener.as_ref().map(|listener| listener.local_addr);
     #[cfg(not(feature = "http"))]
-    let (listener, local_addr) = (None, None);
-    let started = threads::Started::spawn(listener)?;
+    let (started, local_addr) = (threads::Started::default(), None);
 
     let facade = Facade::new(settings, reserved);
     if metrics::set_global_recorder(FacadeRecorder(facade)).is_err() {
