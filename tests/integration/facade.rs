@@ -2,8 +2,8 @@
 //! is given is made valid or refused, never passed through, so that one bad key in any crate
 //! cannot make the whole scrape unreadable.
 //!
-//! Refusals are counted process-wide, so the tests that cause them take turns and assert exact
-//! differences.
+//! Refusals are counted process-wide, so the tests that cause them (here and elsewhere in this
+//! binary) take turns and assert exact differences.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -13,7 +13,7 @@ use crate::common::{self, scrape, value};
 
 static TURN: Mutex<()> = Mutex::new(());
 
-fn turn() -> MutexGuard<'static, ()> {
+pub(crate) fn turn() -> MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

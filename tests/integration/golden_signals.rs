@@ -420,29 +420,3 @@ async fn async_trait_methods_are_timed_from_first_poll_in_either_order() {
         );
     }
 }
-
-#[test]
-fn the_facade_cannot_write_into_the_track_metrics_families() {
-    common::exporter();
-    for name in [
-        "function_calls_total",
-        "function_errors_total",
-        "function_calls_in_flight",
-    ] {
-        metrics::counter!(name, "function" => "by_hand").increment(7);
-    }
-    metrics::histogram!("function_duration_seconds", "function" => "by_hand").record(1.0);
-    let (text, _) = scrape();
-    for family in [
-        "function_calls_total",
-        "function_errors_total",
-        "function_calls_in_flight",
-        "function_duration_seconds",
-    ] {
-        assert!(
-            text.matches(&format!("# TYPE {family} ")).count() <= 1,
-            "{family} twice: {text}"
-        );
-    }
-    assert!(!text.contains("by_hand"), "{text}");
-}
