@@ -38,11 +38,11 @@
 //!   small tokio runtime of its own). Without it, use [`render`].
 //! - `process` (default): the standard `process_*` metrics (CPU seconds, memory, file
 //!   descriptors, start time, threads), read at each scrape; off at run time with
-//!   [`ExporterBuilder::process_metrics`].
-//! - `axum`: [`axum`], a tower layer recording every request by method, route template and
-//!   status, and a `/metrics` handler for an axum `Router`.
-//! - `push`: [`Pushgateway`], push, push-add and delete for batch jobs.
-//! - `testing`: [`testing`], a strict parser of the exposition for assertions.
+//!   `ExporterBuilder::process_metrics(false)`.
+//! - `axum`: the `axum` module, a tower layer recording every request by method, route template
+//!   and status, and a `/metrics` handler for an axum `Router`.
+//! - `push`: `Pushgateway`, push, push-add and delete for batch jobs.
+//! - `testing`: the `testing` module, a strict parser of the exposition for assertions.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The runtime declares its own self-metrics with `metrics!`, whose code names `::track_metrics`.

@@ -18,11 +18,14 @@ use crate::storage::facade::Facade;
 pub(crate) const CARDINALITY_OVERFLOW: &str = "track_metrics_cardinality_overflow_total";
 /// Keys of the `metrics` facade that recorded nothing, by reason.
 pub(crate) const FACADE_REFUSED: &str = "track_metrics_facade_refused_total";
+/// Scrapes that left a gauge out because its function was stuck, by family.
+pub(crate) const GAUGES_SKIPPED: &str = "track_metrics_gauge_functions_skipped_total";
 
 /// The families a scrape adds of its own, for the install-time name checks.
-pub(crate) const OWN_FAMILIES: [(&str, Kind); 2] = [
+pub(crate) const OWN_FAMILIES: [(&str, Kind); 3] = [
     (CARDINALITY_OVERFLOW, Kind::Counter),
     (FACADE_REFUSED, Kind::Counter),
+    (GAUGES_SKIPPED, Kind::Counter),
 ];
 
 thread_local! {
@@ -45,11 +48,17 @@ pub(crate) fn families(settings: &Settings) -> Option<Vec<FamilySnapshot>> {
     call_site::collect(&mut families);
     let mut declared = Snapshots::default();
     let mut overflowed: Vec<(&'static str, u64)> = Vec::new();
+    let mut skipped: Vec<(&'static str, u64)> = Vec::new();
     for family in FAMILIES.iter() {
         family.collect(&mut declared);
+        let name = family.descriptor().name;
         let count = family.overflowed();
         if count > 0 {
-            overflowed.push((family.descriptor().name, count));
+            overflowed.push((name, count));
+        }
+        let count = family.skipped();
+        if count > 0 {
+            skipped.push((name, count));
         }
     }
     families.append(&mut declared.0);
@@ -68,6 +77,12 @@ pub(crate) fn families(settings: &Settings) -> Option<Vec<FamilySnapshot>> {
             refused,
         ));
     }
+    families.extend(counts(
+        GAUGES_SKIPPED,
+        "Scrapes that left a gauge out because its function was still running from an earlier one",
+        "metric",
+        skipped,
+    ));
     families.extend(counts(
         CARDINALITY_OVERFLOW,
         "Lookups of label sets beyond their family's series limit, answered with its overflow series",

@@ -9,6 +9,12 @@ crate::metrics! {
     #[cfg(feature = "http")]
     #[buckets(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1)]
     pub(crate) histogram SCRAPE_DURATION: track_metrics_scrape_duration_seconds;
+    /// Scrapes answered 503 because the exposition took longer than the render timeout
+    #[cfg(feature = "http")]
+    pub(crate) counter SCRAPE_TIMEOUTS: track_metrics_scrape_timeouts_total;
+    /// Connections the endpoint closed to stay within its connection limit: `idle` ones to make room, `refused` new ones when every open one was busy
+    #[cfg(feature = "http")]
+    pub(crate) counter CONNECTIONS_DROPPED: track_metrics_connections_dropped_total(reason);
     /// HTTP requests by method, route template and status
     #[cfg(feature = "axum")]
     pub(crate) counter HTTP_REQUESTS: http_requests_total(method, route, status);

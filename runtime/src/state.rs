@@ -7,11 +7,17 @@
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use crate::model::buckets::DEFAULT_BUCKETS;
 
 /// How many label sets a family keeps when neither its declaration nor the builder says.
 pub const DEFAULT_MAX_SERIES: usize = 1000;
+
+/// How long a scrape may take to render before the endpoint answers 503, and how long a gauge
+/// function may run before later scrapes leave it out: below the 10 seconds Prometheus waits for
+/// a scrape by default.
+pub const DEFAULT_RENDER_TIMEOUT: Duration = Duration::from_secs(5);
 
 static SETTINGS: OnceLock<&'static Settings> = OnceLock::new();
 
@@ -28,6 +34,8 @@ pub(crate) struct Settings {
     pub(crate) max_series: usize,
     /// Every `#[track_metrics]` function shows its calls in flight.
     pub(crate) in_flight: bool,
+    /// How long a render may take: see [`DEFAULT_RENDER_TIMEOUT`].
+    pub(crate) render_timeout: Duration,
     /// The scrape includes the `process_*` families.
     #[cfg_attr(not(feature = "process"), allow(dead_code))]
     pub(crate) process_metrics: bool,
@@ -69,4 +77,9 @@ pub(crate) fn max_series(declared: usize) -> usize {
         return declared;
     }
     settings().map_or(DEFAULT_MAX_SERIES, |settings| settings.max_series)
+}
+
+/// The render timeout: the builder's once installed, else the default.
+pub(crate) fn render_timeout() -> Duration {
+    settings().map_or(DEFAULT_RENDER_TIMEOUT, |settings| settings.render_timeout)
 }

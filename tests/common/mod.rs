@@ -322,6 +322,34 @@ pub fn in_own_process(name: &str, body: impl FnOnce()) {
     );
 }
 
+/// Starts the test `name` of this binary in a child process of its own, its standard input and
+/// output piped: for a scenario that serves while the parent acts as its clients. The child's
+/// body runs when [`in_own_process`] sees it is the one asked for.
+pub fn spawn_own_process(name: &str) -> (Running, std::io::BufReader<std::process::ChildStdout>) {
+    let mut child = Running(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                name,
+                "--exact",
+                "--nocapture",
+                "--include-ignored",
+                "--test-threads=1",
+            ])
+            .env("TRACK_METRICS_TEST_PROCESS", name)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = std::io::BufReader::new(child.0.stdout.take().unwrap());
+    (child, stdout)
+}
+
+/// Whether this process is the child that runs the test `name` (see [`spawn_own_process`]).
+pub fn is_own_process(name: &str) -> bool {
+    std::env::var("TRACK_METRICS_TEST_PROCESS").as_deref() == Ok(name)
+}
+
 /// Keeps every message the runtime logs, for assertions.
 pub struct Logged(Mutex<Vec<String>>);
 

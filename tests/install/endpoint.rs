@@ -341,3 +341,195 @@ fn a_set_bound_of_one_scrape_at_a_time_holds() {
         },
     );
 }
+
+/// The render threads of this process, by the name the endpoint gives them (15 characters of
+/// it, as the kernel keeps them).
+fn render_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "track-metrics-r")
+        .count()
+}
+
+#[test]
+fn renders_stay_at_the_bound_when_clients_hang_up_or_overstay() {
+    in_own_process(
+        &test_name!(renders_stay_at_the_bound_when_clients_hang_up_or_overstay),
+        || {
+            let addr = track_metrics::Exporter::builder()
+                .listen_address("127.0.0.1:0")
+                .connection_timeout(Duration::from_millis(300))
+                .render_timeout(Duration::from_secs(30))
+                .install()
+                .unwrap()
+                .local_addr()
+                .unwrap();
+            Hold::start();
+            for round in 0..25 {
+                // Clients that hang up right after asking, and clients that stay until the
+                // connection deadline drops them: none of them frees a render that still runs.
+                let mut clients = Vec::new();
+                for _ in 0..4 {
+                    let mut stream = TcpStream::connect(addr).unwrap();
+                    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+                    clients.push(stream);
+                }
+                if round % 2 == 0 {
+                    drop(clients);
+                } else {
+                    for mut client in clients {
+                        client
+                            .set_read_timeout(Some(Duration::from_secs(10)))
+                            .unwrap();
+                        let mut answer = Vec::new();
+                        let _ = client.read_to_end(&mut answer);
+                        let answer = String::from_utf8_lossy(&answer);
+                        assert!(
+                            answer.is_empty() || answer.starts_with("HTTP/1.1 503"),
+                            "{answer}"
+                        );
+                    }
+                }
+            }
+            Hold::wait_for(4);
+            assert_eq!(
+                HOLD.entered.load(Ordering::Acquire),
+                4,
+                "never more than 4 renders"
+            );
+            assert!(render_threads() <= 4, "{} render threads", render_threads());
+            assert_eq!(get(addr, &[]).status, 503, "every slot is still held");
+            Hold::release();
+            common::eventually("the held renders end and free their slots", || {
+                get(addr, &[]).status == 200
+            });
+            assert!(render_threads() <= 4, "{} render threads", render_threads());
+        },
+    );
+}
+
+#[test]
+fn a_gauge_function_that_blocks_holds_up_one_scrape_not_every_one() {
+    in_own_process(
+        &test_name!(a_gauge_function_that_blocks_holds_up_one_scrape_not_every_one),
+        || {
+            let timeout = Duration::from_millis(300);
+            let addr = track_metrics::Exporter::builder()
+                .listen_address("127.0.0.1:0")
+                .render_timeout(timeout)
+                .install()
+                .unwrap()
+                .local_addr()
+                .unwrap();
+            Hold::start();
+            let first = get(addr, &[]);
+            assert_eq!(first.status, 503, "{}", first.body);
+            assert!(
+                first
+                    .body
+                    .starts_with("the exposition took longer than 300ms"),
+                "{}",
+                first.body
+            );
+            let entered = Instant::now();
+            Hold::wait_for(1);
+            // Once the function has run for longer than the render timeout, scrapes leave it out.
+            while entered.elapsed() <= timeout {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let second = get(addr, &[]);
+            let scrape = parsed(&second);
+            assert!(
+                !second.body.contains("\nheld_scrape_items "),
+                "{}",
+                second.body
+            );
+            assert_eq!(
+                scrape.value("track_metrics_scrape_timeouts_total", &[]),
+                Some(1.0)
+            );
+            assert_eq!(
+                scrape.value(
+                    "track_metrics_gauge_functions_skipped_total",
+                    &[("metric", "held_scrape_items")]
+                ),
+                Some(1.0)
+            );
+            assert_eq!(
+                HOLD.entered.load(Ordering::Acquire),
+                1,
+                "the stuck function ran once"
+            );
+            Hold::release();
+            common::eventually("the function returns and shows again", || {
+                get(addr, &[]).body.contains("\nheld_scrape_items 1\n")
+            });
+        },
+    );
+}
+
+/// The serving side of the descriptor-limit test: a process limited to 64 file descriptors.
+fn serve_with_64_descriptors() {
+    let limit = libc::rlimit {
+        rlim_cur: 64,
+        rlim_max: 64,
+    };
+    // SAFETY: `setrlimit` reads the limit it is given.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let addr = track_metrics::Exporter::builder()
+        .listen_address("127.0.0.1:0")
+        .header_timeout(Duration::from_secs(60))
+        .install()
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    println!("ADDR {addr}");
+    // Serves until the parent closes standard input.
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
+
+#[test]
+fn idle_connections_past_the_limit_make_room_for_a_real_scrape() {
+    let name = test_name!(idle_connections_past_the_limit_make_room_for_a_real_scrape);
+    if common::is_own_process(&name) {
+        serve_with_64_descriptors();
+        return;
+    }
+    let (mut child, mut stdout) = common::spawn_own_process(&name);
+    let addr: SocketAddr = loop {
+        let mut line = String::new();
+        assert!(
+            std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0,
+            "no address"
+        );
+        // libtest writes the test's name on the same line, before what the test prints.
+        if let Some((_, addr)) = line.split_once("ADDR ") {
+            break addr.trim().parse().unwrap();
+        }
+    };
+    // 100 connections that never send a request, more than the 64 descriptors of the server.
+    let idle: Vec<TcpStream> = (0..100)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    let scrape = parsed(&get(addr, &[]));
+    // Half the limit by default: 32 connections, the oldest idle ones closed to make room.
+    let dropped = scrape
+        .value(
+            "track_metrics_connections_dropped_total",
+            &[("reason", "idle")],
+        )
+        .unwrap_or(0.0);
+    assert!(dropped >= 69.0, "{dropped} idle connections closed");
+    let descriptors = std::fs::read_dir(format!("/proc/{}/fd", child.0.id()))
+        .unwrap()
+        .count();
+    assert!(
+        descriptors < 64,
+        "the server holds {descriptors} descriptors"
+    );
+    drop(idle);
+    drop(child.0.stdin.take());
+    assert!(child.0.wait().unwrap().success());
+}

@@ -1,7 +1,6 @@
 //! The exporter's settings as the user gives them ([`ExporterBuilder`]), and the handle
 //! `install()` returns ([`Exporter`]).
 
-#[cfg(feature = "http")]
 use std::time::Duration;
 
 use crate::error::Error;
@@ -104,6 +103,7 @@ pub struct ExporterBuilder {
     max_series: usize,
     in_flight: bool,
     process_metrics: bool,
+    render_timeout: Duration,
 }
 
 impl Default for ExporterBuilder {
@@ -130,6 +130,7 @@ impl ExporterBuilder {
             max_series: DEFAULT_MAX_SERIES,
             in_flight: false,
             process_metrics: cfg!(feature = "process"),
+            render_timeout: crate::state::DEFAULT_RENDER_TIMEOUT,
         }
     }
 
@@ -176,6 +177,16 @@ impl ExporterBuilder {
         self
     }
 
+    /// How many connections the endpoint keeps open at once. Past it, the connection that has
+    /// waited longest without a request in progress is closed to make room for the new one
+    /// (every one busy: the new one is refused). By default half the process's file descriptor
+    /// limit (`RLIMIT_NOFILE`), between 16 and 4096, so that the application keeps the rest.
+    #[cfg(feature = "http")]
+    pub fn max_connections(mut self, limit: usize) -> Self {
+        self.endpoint.max_connections = Some(limit);
+        self
+    }
+
     /// How long a client has to send its request headers; 10 seconds by default.
     #[cfg(feature = "http")]
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
@@ -187,6 +198,17 @@ impl ExporterBuilder {
     #[cfg(feature = "http")]
     pub fn connection_timeout(mut self, timeout: Duration) -> Self {
         self.endpoint.connection_timeout = timeout;
+        self
+    }
+
+    /// How long a scrape may take to render: past it, the endpoint answers 503 (counted in
+    /// `track_metrics_scrape_timeouts_total`) while the render finishes in the background, and
+    /// later scrapes leave out a gauge whose function has been running for longer than this
+    /// (counted in `track_metrics_gauge_functions_skipped_total{metric}`), so that one blocked
+    /// gauge function does not block every scrape after it. 5 seconds by default, below the 10
+    /// seconds Prometheus waits for a scrape.
+    pub fn render_timeout(mut self, timeout: Duration) -> Self {
+        self.render_timeout = timeout;
         self
     }
 
@@ -276,6 +298,7 @@ pub(crate) struct Parts {
     pub(crate) max_series: usize,
     pub(crate) in_flight: bool,
     pub(crate) process_metrics: bool,
+    pub(crate) render_timeout: Duration,
 }
 
 impl ExporterBuilder {
@@ -285,6 +308,7 @@ impl ExporterBuilder {
             #[cfg(feature = "http")]
             endpoint: crate::serve::Settings {
                 path: self.path.clone(),
+                render_timeout: self.render_timeout,
                 ..self.endpoint.clone()
             },
             global_labels: self.global_labels.clone(),
@@ -293,6 +317,7 @@ impl ExporterBuilder {
             max_series: self.max_series,
             in_flight: self.in_flight,
             process_metrics: self.process_metrics,
+            render_timeout: self.render_timeout,
         }
     }
 }
@@ -315,11 +340,14 @@ mod tests {
         assert!(!parts.in_flight);
         assert_eq!(parts.process_metrics, cfg!(feature = "process"));
         assert_eq!(parts.path, "/metrics");
+        assert_eq!(parts.render_timeout, Duration::from_secs(5));
         #[cfg(feature = "http")]
         {
             assert_eq!(parts.endpoint.max_concurrent_scrapes, 4);
             assert_eq!(parts.endpoint.header_timeout, Duration::from_secs(10));
             assert_eq!(parts.endpoint.connection_timeout, Duration::from_secs(60));
+            assert_eq!(parts.endpoint.render_timeout, Duration::from_secs(5));
+            assert_eq!(parts.endpoint.max_connections, None);
             let builder = ExporterBuilder::new();
             if std::env::var_os(ADDR_VARIABLE).is_none() {
                 assert_eq!(

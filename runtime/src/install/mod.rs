@@ -33,6 +33,12 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     }
     checks::global_labels(&parts.global_labels)?;
     checks::bucket_layout(|| "default buckets".to_owned(), &parts.default_buckets)?;
+    if parts.render_timeout.is_zero() {
+        return Err(Error::setting(
+            "render_timeout",
+            "the render timeout must be longer than zero",
+        ));
+    }
 
     let infos: Vec<&'static SiteInfo> = CALL_SITES.iter().map(CallSite::info).collect();
     let descriptors: Vec<&'static Descriptor> =
@@ -74,6 +80,7 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
         max_series: parts.max_series,
         in_flight: parts.in_flight,
         process_metrics: parts.process_metrics,
+        render_timeout: parts.render_timeout,
     }));
     let layout_of = |descriptor: &Descriptor| {
         if descriptor.buckets.is_empty() {

@@ -12,7 +12,9 @@ use std::sync::OnceLock;
 
 use quanta::Clock;
 
-/// The process's clock, calibrated once (a few milliseconds, done by `install()`).
+/// The process's clock, calibrated once (a few milliseconds, done by `install()`). Read through
+/// it, never through `quanta::Instant::now`, which consults a thread-local and so fails in
+/// another thread-local's destructor.
 pub(crate) fn clock() -> &'static Clock {
     static CLOCK: OnceLock<Clock> = OnceLock::new();
     CLOCK.get_or_init(Clock::new)

@@ -42,8 +42,13 @@ pub struct Snapshots(pub(crate) Vec<FamilySnapshot>);
 pub trait Series: Send + Sync + 'static {
     /// A new series at zero; `bounds` is the family's bucket layout, for a histogram.
     fn create(descriptor: &'static Descriptor, bounds: &'static [f64]) -> Self;
-    /// Its value, or `None` to leave it out of this scrape (a gauge whose function panicked).
+    /// Its value, or `None` to leave it out of this scrape (a gauge whose function panicked or
+    /// is stuck).
     fn value(&self) -> Option<SeriesValue>;
+    /// Scrapes that left it out because its gauge function was stuck.
+    fn skipped(&self) -> u64 {
+        0
+    }
 }
 
 impl Series for Counter {
@@ -62,8 +67,13 @@ impl Series for Gauge {
     }
 
     fn value(&self) -> Option<SeriesValue> {
-        let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.get())).ok()?;
-        Some(SeriesValue(Value::Float(value)))
+        let timeout = state::render_timeout();
+        let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.scrape(timeout)));
+        Some(SeriesValue(Value::Float(value.ok()??)))
+    }
+
+    fn skipped(&self) -> u64 {
+        Gauge::skipped(self)
     }
 }
 
@@ -102,9 +112,14 @@ pub trait Collect: Sync {
     fn layout_in_use(&self) -> Option<&'static [f64]> {
         None
     }
-    /// Operations sent to its overflow series so far.
+    /// Lookups answered with its overflow series so far.
     #[doc(hidden)]
     fn overflowed(&self) -> u64 {
+        0
+    }
+    /// Scrapes that left one of its gauges out because the gauge's function was stuck.
+    #[doc(hidden)]
+    fn skipped(&self) -> u64 {
         0
     }
 }
@@ -180,6 +195,10 @@ impl<S: Series> Collect for Metric<S> {
 
     fn layout_in_use(&self) -> Option<&'static [f64]> {
         self.layout.0.get().copied()
+    }
+
+    fn skipped(&self) -> u64 {
+        self.series.get().map_or(0, Series::skipped)
     }
 }
 
@@ -416,6 +435,25 @@ impl<S: Series> Collect for Family<S> {
 
     fn overflowed(&self) -> u64 {
         self.overflowed.load(Ordering::Relaxed)
+    }
+
+    fn skipped(&self) -> u64 {
+        if self.descriptor.kind != Kind::Gauge {
+            return 0;
+        }
+        let entries: Vec<&'static Entry<S>> = self
+            .index()
+            .table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .copied()
+            .collect();
+        entries
+            .iter()
+            .chain(self.overflow.get())
+            .map(|entry| entry.series.skipped())
+            .sum()
     }
 }
 

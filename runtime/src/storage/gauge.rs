@@ -44,7 +44,18 @@ thread_local! {
 /// ```
 pub struct Gauge {
     bits: AtomicU64,
-    callback: Mutex<Option<Callback>>,
+    function: Mutex<Function>,
+}
+
+/// The function of a gauge, and whether calls of it are under way.
+#[derive(Default)]
+struct Function {
+    function: Option<Callback>,
+    /// Calls running now, and since when some have been.
+    running: usize,
+    running_since: Option<quanta::Instant>,
+    /// Scrapes that left the series out because the function was stuck.
+    skipped: u64,
 }
 
 impl std::fmt::Debug for Gauge {
@@ -60,7 +71,7 @@ impl Gauge {
     pub(crate) fn new() -> Self {
         Gauge {
             bits: AtomicU64::new(0.0_f64.to_bits()),
-            callback: Mutex::new(None),
+            function: Mutex::new(Function::default()),
         }
     }
 
@@ -117,28 +128,43 @@ impl Gauge {
 
     /// Reads the value from `function` at every scrape instead; the value set by the other
     /// methods is ignored from then on. A function that panics leaves the series out of that
-    /// scrape.
+    /// scrape, and so does one that has been running for longer than the render timeout
+    /// ([`ExporterBuilder::render_timeout`](crate::ExporterBuilder::render_timeout)) for an
+    /// earlier scrape, counted in `track_metrics_gauge_functions_skipped_total{metric}`: a
+    /// function that blocks holds up one scrape, not every one after it.
     ///
     /// The function runs without any lock of this crate held, so it may use any metric,
     /// this gauge included: a call of this gauge's [`get`](Self::get) from inside its own
     /// function reads the value set by the other methods instead of recursing (as does a
     /// function nested more than eight gauges deep).
     pub fn set_function(&self, function: impl Fn() -> f64 + Send + Sync + 'static) {
-        *self.callback.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(function));
+        self.state().function = Some(Arc::new(function));
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, Function> {
+        self.function.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The current value: the function's, when one is set.
     pub fn get(&self) -> f64 {
-        let callback = self
-            .callback
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        self.read(None)
+            .unwrap_or_else(|| f64::from_bits(self.bits.load(Ordering::Relaxed)))
+    }
+
+    /// The value for a scrape: `None` when the function has been running for longer than
+    /// `stuck_after` already (for an earlier scrape), and the series is left out.
+    pub(crate) fn scrape(&self, stuck_after: Duration) -> Option<f64> {
+        self.read(Some(stuck_after))
+    }
+
+    /// Scrapes that left this gauge out because its function was stuck.
+    pub(crate) fn skipped(&self) -> u64 {
+        self.state().skipped
+    }
+
+    fn read(&self, stuck_after: Option<Duration>) -> Option<f64> {
+        let stored = || Some(f64::from_bits(self.bits.load(Ordering::Relaxed)));
         let me = std::ptr::from_ref(self) as usize;
-        let stored = || f64::from_bits(self.bits.load(Ordering::Relaxed));
-        let Some(callback) = callback else {
-            return stored();
-        };
         let entered = EVALUATING.with(|(evaluating, depth)| {
             let running = &evaluating[..depth.get()];
             if depth.get() == MAX_NESTING || running.iter().any(|gauge| gauge.get() == me) {
@@ -158,7 +184,40 @@ impl Gauge {
             }
         }
         let _leave = Leave;
-        callback()
+        let function = {
+            let mut state = self.state();
+            let Some(function) = state.function.clone() else {
+                drop(state);
+                return stored();
+            };
+            let now = crate::storage::clock::clock().now();
+            let stuck = stuck_after
+                .zip(state.running_since)
+                .is_some_and(|(stuck_after, since)| {
+                    now.saturating_duration_since(since) > stuck_after
+                });
+            if stuck {
+                state.skipped += 1;
+                return None;
+            }
+            if state.running == 0 {
+                state.running_since = Some(now);
+            }
+            state.running += 1;
+            function
+        };
+        struct Finished<'a>(&'a Gauge);
+        impl Drop for Finished<'_> {
+            fn drop(&mut self) {
+                let mut state = self.0.state();
+                state.running -= 1;
+                if state.running == 0 {
+                    state.running_since = None;
+                }
+            }
+        }
+        let _finished = Finished(self);
+        Some(function())
     }
 }
 

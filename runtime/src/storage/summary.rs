@@ -97,7 +97,7 @@ impl Summary {
                 sum: 0.0,
                 periods: Default::default(),
                 current: 0,
-                current_ends: Instant::now() + period,
+                current_ends: crate::storage::clock::clock().now() + period,
                 period,
             }),
         }
@@ -109,7 +109,7 @@ impl Summary {
 
     /// Records one observation.
     pub fn observe(&self, value: f64) {
-        let now = Instant::now();
+        let now = crate::storage::clock::clock().now();
         let mut state = self.state();
         state.count = state.count.saturating_add(1);
         state.sum += value;
@@ -132,7 +132,9 @@ impl Summary {
 
     /// The `q` quantile (0 to 1) over the window, `NaN` when the window is empty.
     pub fn quantile(&self, q: f64) -> f64 {
-        self.state().window(Instant::now()).quantile(q)
+        self.state()
+            .window(crate::storage::clock::clock().now())
+            .quantile(q)
     }
 
     /// Observations so far.
@@ -148,7 +150,7 @@ impl Summary {
     /// Quantiles, count and sum, from the same observations.
     pub(crate) fn value(&self) -> Value {
         let mut state = self.state();
-        let window = state.window(Instant::now());
+        let window = state.window(crate::storage::clock::clock().now());
         Value::Summary {
             quantiles: self
                 .quantiles

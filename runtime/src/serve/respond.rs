@@ -1,0 +1,166 @@
+//! The answer to one request: the checks in order (network, path, method, authentication),
+//! then the exposition, rendered on a blocking thread under a render slot and a deadline.
+//!
+//! A render runs user functions (gauge callbacks) and may be slow, so it runs off the thread
+//! that accepts connections and reads requests, which stays responsive. Its slot goes with it to
+//! the blocking thread and is released when the render ends, not when the request does: a client
+//! that hangs up, or a deadline that passes, cannot free a slot while its render still runs, so
+//! at most `max_concurrent_scrapes` renders (and render threads) exist whatever clients do.
+
+use std::io::Write as _;
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{
+    ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY,
+    WWW_AUTHENTICATE,
+};
+use hyper::{Method, Request, Response, StatusCode};
+use tokio::sync::Semaphore;
+
+use crate::exposition;
+use crate::self_metrics::{SCRAPE_DURATION, SCRAPE_TIMEOUTS, SCRAPES};
+use crate::serve::policy::Policy;
+
+pub(crate) async fn respond(
+    request: Request<Incoming>,
+    policy: Arc<Policy>,
+    renders: Arc<Semaphore>,
+    allowed: bool,
+) -> Response<Full<Bytes>> {
+    let response = if !allowed {
+        plain(
+            StatusCode::FORBIDDEN,
+            "forbidden: this client's network is not allowed\n",
+        )
+    } else if request.uri().path() != policy.path {
+        plain(
+            StatusCode::NOT_FOUND,
+            &format!("not found: metrics are served at {}\n", policy.path),
+        )
+    } else if request.method() != Method::GET && request.method() != Method::HEAD {
+        let mut response = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed: use GET or HEAD\n",
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        response
+    } else if !authorized(&request, &policy) {
+        let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
+        if let Some((_, challenge)) = &policy.authorization {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        response
+    } else if let Ok(slot) = renders.try_acquire_owned() {
+        let gzip = accepts_gzip(&request);
+        let render = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let _timer = SCRAPE_DURATION.start_timer();
+            exposition_response(gzip)
+        });
+        match tokio::time::timeout(policy.render_timeout, render).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
+            Err(_) => {
+                SCRAPE_TIMEOUTS.inc();
+                plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!(
+                        "the exposition took longer than {:?} to render: a gauge function is \
+                         slow; try again\n",
+                        policy.render_timeout
+                    ),
+                )
+            }
+        }
+    } else {
+        plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many scrapes at once: try again\n",
+        )
+    };
+    SCRAPES.labels(response.status().as_str()).inc();
+    response
+}
+
+fn authorized(request: &Request<Incoming>, policy: &Policy) -> bool {
+    let Some((expected, _)) = &policy.authorization else {
+        return true;
+    };
+    let given = request
+        .headers()
+        .get(AUTHORIZATION)
+        .map_or(&[][..], HeaderValue::as_bytes);
+    constant_time_eq(given, expected.as_bytes())
+}
+
+/// Compares without stopping at the first difference, so timing does not leak the secret.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .fold(0, |difference, (x, y)| difference | (x ^ y))
+            == 0
+}
+
+fn exposition_response(gzip: bool) -> Response<Full<Bytes>> {
+    let text = crate::render();
+    let mut response = Response::new(Full::new(Bytes::new()));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(exposition::CONTENT_TYPE),
+    );
+    headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    if gzip {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        if encoder.write_all(text.as_bytes()).is_ok() {
+            if let Ok(compressed) = encoder.finish() {
+                response
+                    .headers_mut()
+                    .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                *response.body_mut() = Full::new(Bytes::from(compressed));
+                return response;
+            }
+        }
+    }
+    *response.body_mut() = Full::new(Bytes::from(text));
+    response
+}
+
+/// Whether `Accept-Encoding` lists gzip (or `*`) with a quality above zero. Coding names and
+/// the `q` parameter are case-insensitive (RFC 9110, 12.4.2).
+fn accepts_gzip(request: &Request<Incoming>) -> bool {
+    request
+        .headers()
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|parameter| {
+                parameter.split_once('=').is_some_and(|(key, value)| {
+                    key.trim().eq_ignore_ascii_case("q")
+                        && value.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
+                })
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+fn plain(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_owned())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
