@@ -66,8 +66,59 @@ impl Cache {
     }
 }
 
+/// A plain function that returns a future.
+pub fn strict_future(value: u32) -> impl Future<Output = u32> {
+    std::future::ready(value)
+}
+
+/// The same, instrumented.
+#[track_metrics]
+pub fn strict_returned_future(value: u32) -> impl Future<Output = u32> {
+    strict_future(value)
+}
+
+/// A boxed future.
+#[track_metrics]
+#[must_use]
+pub fn strict_boxed(
+    value: u32,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<u32, String>> + Send>> {
+    Box::pin(async move { Ok(value) })
+}
+
+/// Not found is not a failure of this function.
+const fn found_or_missing(result: &Result<u32, std::io::Error>) -> bool {
+    result.is_ok()
+}
+
+/// The kind of an I/O error, as a classifier.
+fn io_kind(error: &std::io::Error) -> &'static str {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        "missing"
+    } else {
+        "io"
+    }
+}
+
+/// A classified one.
+///
+/// # Errors
+///
+/// When `found` is false.
+#[track_metrics(error_type = io_kind, ok_if = found_or_missing)]
+pub fn strict_classified(found: bool) -> Result<u32, std::io::Error> {
+    if found {
+        Ok(1)
+    } else {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+}
+
 #[test]
 fn strict_user_code_compiles_and_runs() {
+    drop(strict_returned_future(1));
+    drop(strict_boxed(1));
+    assert!(strict_classified(false).is_err());
     let mut cache = Cache::default();
     assert!(cache.push(1).is_ok());
     assert_eq!(cache.first(), Some(1));

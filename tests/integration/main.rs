@@ -9,6 +9,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod classifiers;
 mod concurrency;
 mod declared;
 mod endpoint;
@@ -18,6 +19,7 @@ mod functions;
 mod golden_signals;
 mod http_layer;
 mod process;
+mod returned_futures;
 
 track_metrics::metrics! {
     /// Every kind of family, filled by the promtool test itself

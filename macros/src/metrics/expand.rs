@@ -24,10 +24,12 @@ fn declaration(declaration: &Declaration) -> TokenStream {
         kind,
         ..
     } = declaration;
-    let type_name = type_name(ident);
+    // The type has the static's own name: types and statics live in different namespaces, so
+    // the declaration claims no name of the user's module beyond the one it was given.
+    let type_name = ident;
     let descriptor = descriptor(declaration);
     let storage = storage_type(declaration);
-    let methods = methods(declaration, &type_name);
+    let methods = methods(declaration, type_name);
     let metric_name = declaration.metric_name();
     let type_doc = format!(
         " The type of [`{ident}`]: the `{metric_name}` {} declared with `track_metrics::metrics!`.",
@@ -37,14 +39,24 @@ fn declaration(declaration: &Declaration) -> TokenStream {
     quote! {
         #(#cfgs)*
         #(#docs)*
-        #vis static #ident: #type_name = #type_name(#storage::new(&#descriptor));
+        #vis static #ident: #type_name = #type_name {
+            family: #storage::new(&#descriptor),
+            series_picked: ::track_metrics::__private::PhantomData,
+        };
 
         #(#cfgs)*
         #[doc = #type_doc]
-        #vis struct #type_name(#storage);
+        #[allow(non_camel_case_types)]
+        #vis struct #type_name<L = ()> {
+            family: #storage,
+            series_picked: ::track_metrics::__private::PhantomData<fn() -> L>,
+        }
 
+        // One item, so that the declaration's `#[cfg]`s apply to every impl block in it.
         #(#cfgs)*
-        #methods
+        const _: () = {
+            #methods
+        };
 
         #(#cfgs)*
         const _: () = {
@@ -52,27 +64,9 @@ fn declaration(declaration: &Declaration) -> TokenStream {
                 ::track_metrics::__private::FAMILIES
             )]
             #[linkme(crate = ::track_metrics::__private::linkme)]
-            static __TRACK_METRICS_FAMILY: &'static dyn ::track_metrics::__private::Collect = &#ident.0;
+            static __TRACK_METRICS_FAMILY: &'static dyn ::track_metrics::__private::Collect = &#ident.family;
         };
     }
-}
-
-/// `REQUEST_DURATION` becomes `RequestDurationMetric`.
-fn type_name(ident: &Ident) -> Ident {
-    let camel: String = ident
-        .to_string()
-        .split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            let first = chars.next().map(|c| c.to_ascii_uppercase());
-            first
-                .into_iter()
-                .chain(chars.map(|c| c.to_ascii_lowercase()))
-                .collect::<String>()
-        })
-        .collect();
-    format_ident!("{camel}Metric", span = ident.span())
 }
 
 fn series_type(kind: Kind) -> TokenStream {
@@ -180,7 +174,7 @@ fn methods(declaration: &Declaration, type_name: &Ident) -> TokenStream {
 
                 #[inline]
                 fn deref(&self) -> &#series {
-                    self.0.series()
+                    self.family.series()
                 }
             }
         };
@@ -214,7 +208,7 @@ fn methods(declaration: &Declaration, type_name: &Ident) -> TokenStream {
             impl #type_name {
                 #[doc = #doc]
                 pub fn #set(&'static self, #(#parameters),*) {
-                    self.0.set(&[#(#values),*]);
+                    self.family.set(&[#(#values),*]);
                 }
             }
         };
@@ -225,15 +219,80 @@ fn methods(declaration: &Declaration, type_name: &Ident) -> TokenStream {
     );
     // Spanned on the metric's name, so that rustc's "defined here" shows the declared labels.
     let labels = Ident::new("labels", declaration.name.span());
+    let mistakes = series_methods(declaration.kind, declaration.name.span());
     quote! {
         impl #type_name {
             #[doc = #doc]
             #[inline]
             pub fn #labels(&'static self, #(#parameters),*) -> &'static #series {
-                self.0.series(&[#(#values),*])
+                self.family.series(&[#(#values),*])
             }
         }
+
+        // The series' operations on the family itself, each an error that says to pick a series
+        // with `labels(...)` first (rustc's own would only say the method is not found).
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        impl<L> #type_name<L> {
+            #mistakes
+        }
     }
+}
+
+/// The operations of a series of `kind`, as methods that cannot be called: their bound is never
+/// met, and its message says what to do.
+fn series_methods(kind: Kind, span: proc_macro2::Span) -> TokenStream {
+    let operations: &[(&str, usize)] = match kind {
+        Kind::Counter => &[("inc", 0), ("inc_by", 1), ("get", 0)],
+        Kind::Gauge => &[
+            ("inc", 0),
+            ("dec", 0),
+            ("add", 1),
+            ("sub", 1),
+            ("set", 1),
+            ("set_to_current_time", 0),
+            ("track_inprogress", 0),
+            ("set_function", 1),
+            ("get", 0),
+        ],
+        Kind::Histogram => &[
+            ("observe", 1),
+            ("start_timer", 0),
+            ("time", 1),
+            ("count", 0),
+            ("sum", 0),
+        ],
+        Kind::Summary => &[
+            ("observe", 1),
+            ("start_timer", 0),
+            ("time", 1),
+            ("quantile", 1),
+            ("count", 0),
+            ("sum", 0),
+        ],
+        Kind::Info => &[],
+    };
+    operations
+        .iter()
+        .map(|(name, arguments)| {
+            let method = Ident::new(name, span);
+            let arguments = (0..*arguments).map(|index| {
+                let argument = format_ident!("_argument_{index}");
+                let ty = format_ident!("A{index}");
+                (quote!(#argument: #ty), ty)
+            });
+            let (arguments, types): (Vec<_>, Vec<_>) = arguments.unzip();
+            quote_spanned! {span=>
+                #[allow(clippy::unused_self, clippy::needless_pass_by_value)]
+                pub fn #method<#(#types),*>(&self, #(#arguments),*) -> !
+                where
+                    L: ::track_metrics::__private::SeriesPicked,
+                {
+                    ::track_metrics::__private::unreachable!()
+                }
+            }
+        })
+        .collect()
 }
 
 /// The parameter for a label: its own name, so that rustc's arity errors list the labels; a

@@ -10,10 +10,12 @@
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
+use syn::spanned::Spanned;
 use syn::{Expr, ReturnType, Stmt, Type};
 
 use super::options::Options;
 use super::parse::InstrumentedFn;
+use super::returns::{self, Returns};
 
 const DEFAULT_CALLS: &str = "function_calls_total";
 const DEFAULT_DURATION: &str = "function_duration_seconds";
@@ -87,122 +89,170 @@ pub fn function(
         body_span,
     } = function;
     let names = Names::new(options, function, impl_type);
-    let enter = call_site(options, &names, sig.ident.span());
+    let site = call_site(options, &names, sig.ident.span());
     let guard = Ident::new("__track_metrics_guard", Span::mixed_site());
     let result = Ident::new("__track_metrics_result", Span::mixed_site());
+    let future = Ident::new("__track_metrics_future", Span::mixed_site());
     let user_body = braced(body.clone(), *body_span);
-
-    let annotation = result_type(&sig.output);
-    let instrumented = if sig.asyncness.is_some() {
-        finished_with(
-            &guard,
-            &result,
-            annotation,
-            quote!(async move #user_body.await),
-        )
-    } else if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
-        // A diverging body has no value to classify: it ends by panicking, or not at all.
-        quote!(#body)
-    } else if let Some(boxed) = async_trait_future(body) {
-        // `#[async_trait]` already turned the `async fn` into `Box::pin(async move { .. })`:
-        // time the async block, from its first poll, not the boxing.
-        let inner = boxed.body;
-        let instrumented = finished_with(&guard, &result, None, quote!(async move #inner.await));
-        let pin = boxed.pin;
-        let capture = boxed.capture;
-        let block = braced(quote!(let mut #guard = #enter; #instrumented), *body_span);
-        return emit(
-            attrs,
-            vis,
-            sig,
-            inner_attrs,
-            &docs(options, &names),
-            quote!(#pin(async #capture #block)),
-            *body_span,
-            None,
-        );
-    } else {
-        let call = quote!(::track_metrics::__private::call_once(move || #user_body));
-        finished_with(&guard, &result, annotation, call)
-    };
-    emit(
-        attrs,
-        vis,
-        sig,
-        inner_attrs,
-        &docs(options, &names),
-        instrumented,
-        *body_span,
-        Some((&guard, enter)),
-    )
-}
-
-/// The type the body returns, where it can be written in a `let`: the classification needs it
-/// settled before the function returns (`text.parse()` is only typed by the return type).
-fn result_type(output: &ReturnType) -> Option<TokenStream> {
-    match output {
-        ReturnType::Default => Some(quote!(())),
-        ReturnType::Type(_, ty) if !mentions_impl(ty.to_token_stream()) => {
-            Some(ty.to_token_stream())
+    let declared_future = options.future.is_some();
+    let annotation = returns::result_type(sig, declared_future).map(|ty| quote!(: #ty));
+    let classified = |value: TokenStream| {
+        let error_type = classification(options, &result);
+        quote! {
+            let #result #annotation = #value;
+            let __track_metrics_error_type = #error_type;
+            (#result, __track_metrics_error_type)
         }
-        ReturnType::Type(..) => None,
+    };
+    let call_future = |value: TokenStream| {
+        let classified = classified(value);
+        quote!(::track_metrics::__private::CallFuture::new(#site, async move { #classified }))
+    };
+
+    let instrumented = match Returns::of(sig, declared_future) {
+        // A diverging body has no value to classify: it ends by panicking, or not at all.
+        Returns::Never => quote! {
+            #[allow(unused_mut)]
+            let mut #guard = #site.enter();
+            #body
+        },
+        Returns::Async => {
+            // An async block's output is the type of its first `return`: one that never runs,
+            // of the declared type, lets each real `return` coerce to it (a `Box<dyn Trait>`),
+            // as in the function. tracing's `#[instrument]` does the same.
+            let body = match returns::result_type(sig, false) {
+                Some(ty) => quote! {
+                    async move {
+                        #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                        if false {
+                            let __track_metrics_output: #ty = loop {};
+                            return __track_metrics_output;
+                        }
+                        #user_body
+                    }
+                },
+                None => quote!(async move #user_body),
+            };
+            let call = call_future(quote!(#body.await));
+            quote!(#call.await)
+        }
+        // `#[async_trait]` already turned the `async fn` into `Box::pin(async move { .. })`:
+        // time the async block, from its first poll, inside the one box.
+        Returns::Future { boxed: true } if async_trait_future(body).is_some() => {
+            let Some(BoxedFuture { pin, capture, body }) = async_trait_future(body) else {
+                unreachable!()
+            };
+            let classified = classified(quote!(async move #body.await));
+            quote! {
+                #pin(::track_metrics::__private::CallFuture::new(#site, async #capture { #classified }))
+            }
+        }
+        Returns::Future { boxed } => {
+            // The body builds the future now (its own `return`s included); the call is the
+            // future's, from its first poll.
+            // A boxed future's type is written on the closure so that each `return` of the
+            // body coerces to it, as it would in the function.
+            let ty = match &sig.output {
+                ReturnType::Type(_, ty) if boxed => Some(quote!(-> #ty)),
+                _ => None,
+            };
+            let call = call_future(quote!(#future.await));
+            let call = if boxed {
+                quote!(::track_metrics::__private::pin_box(#call))
+            } else {
+                call
+            };
+            quote! {
+                let #future = ::track_metrics::__private::call_once(move || #ty #user_body);
+                #call
+            }
+        }
+        Returns::Value => {
+            let error_type = classification(options, &result);
+            // The return type written on the closure lets each `return` of the body coerce to
+            // it (a `Box<dyn Trait>`), as it would in the function.
+            let closure_output = returns::result_type(sig, false).map(|ty| quote!(-> #ty));
+            let check = quote_spanned! {sig.ident.span()=>
+                {
+                    #[allow(unused_imports)]
+                    use ::track_metrics::__private::{ReturnsAFuture as _, ReturnsAValue as _};
+                    (&::track_metrics::__private::Returned(&#result)).check_not_a_future();
+                }
+            };
+            quote! {
+                let mut #guard = #site.enter();
+                let #result #annotation =
+                    ::track_metrics::__private::call_once(move || #closure_output #user_body);
+                #check
+                #guard.finish(#error_type);
+                #result
+            }
+        }
+    };
+    let docs = docs(options, &names, function, impl_type.is_some());
+    let on_main = main_warning(function, impl_type.is_some() || options.self_type.is_some());
+    let block = braced(quote!(#(#inner_attrs)* #instrumented), *body_span);
+    quote! {
+        #on_main
+        #(#attrs)*
+        #docs
+        #vis #sig #block
     }
 }
 
-/// `impl Trait` cannot be written in a `let`.
-fn mentions_impl(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|token| match token {
-        proc_macro2::TokenTree::Ident(ident) => ident == "impl",
-        proc_macro2::TokenTree::Group(group) => mentions_impl(group.stream()),
-        _ => false,
-    })
-}
-
-/// Runs `value`, tells the guard how it ended, returns it.
-fn finished_with(
-    guard: &Ident,
-    result: &Ident,
-    annotation: Option<TokenStream>,
-    value: TokenStream,
-) -> TokenStream {
-    let annotation = annotation.map(|ty| quote!(: #ty));
-    let error_type = Ident::new("__track_metrics_error_type", Span::mixed_site());
-    quote! {
-        let #result #annotation = #value;
-        // The borrows pick the most specific classification; they are not needless.
-        #[allow(clippy::needless_borrow)]
-        let #error_type = {
+/// How the value in `result` classifies, as an `Option<&'static str>` expression: by the
+/// user's `error_type`, `ok_if` or `error_if` where given, else by the value's type.
+fn classification(options: &Options, result: &Ident) -> TokenStream {
+    // Under a predicate, the type only names the error; the predicate decides whether it is one.
+    let method = if options.ok_if.is_some() || options.error_if.is_some() {
+        quote!(error_label)
+    } else {
+        quote!(error_type)
+    };
+    let by_type = match &options.error_type {
+        Some(classify) => quote_spanned! {classify.span()=>
+            ::track_metrics::__private::classify_err(&#result, #classify)
+        },
+        None => quote! {{
             #[allow(unused_imports)]
             use ::track_metrics::__private::{
                 ClassifyAsSuccess as _, ClassifyByErrorType as _, ClassifyByTypeName as _,
             };
-            (&&&::track_metrics::__private::Outcome(&#result)).error_type()
-        };
-        #guard.finish(#error_type);
-        #result
+            // The borrows pick the most specific classification; they are not needless.
+            #[allow(clippy::needless_borrow)]
+            (&&&::track_metrics::__private::Outcome(&#result)).#method()
+        }},
+    };
+    if let Some(ok_if) = &options.ok_if {
+        quote_spanned! {ok_if.span()=>
+            ::track_metrics::__private::ok_if(&#result, #ok_if, #by_type)
+        }
+    } else if let Some(error_if) = &options.error_if {
+        quote_spanned! {error_if.span()=>
+            ::track_metrics::__private::error_if(&#result, #error_if, #by_type)
+        }
+    } else {
+        by_type
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn emit(
-    attrs: &[syn::Attribute],
-    vis: &syn::Visibility,
-    sig: &syn::Signature,
-    inner_attrs: &[syn::Attribute],
-    docs: &TokenStream,
-    instrumented: TokenStream,
-    body_span: Span,
-    guard: Option<(&Ident, TokenStream)>,
-) -> TokenStream {
-    let guard = guard.map(|(guard, enter)| {
-        // `mut` is for `finish`, which a diverging body never reaches.
-        quote!(#[allow(unused_mut)] let mut #guard = #enter;)
-    });
-    let block = braced(quote!(#(#inner_attrs)* #guard #instrumented), body_span);
-    quote! {
-        #(#attrs)*
-        #docs
-        #vis #sig #block
+/// `#[track_metrics]` on `main` records nothing (it starts before `install()` and is entered
+/// once): a warning on its name, through the `deprecated` lint, as the only way a proc macro
+/// has to warn on stable Rust.
+fn main_warning(function: &InstrumentedFn, method: bool) -> TokenStream {
+    if method || function.sig.ident != "main" {
+        return TokenStream::new();
+    }
+    let span = function.sig.ident.span();
+    quote_spanned! {span=>
+        const _: () = {
+            #[deprecated(
+                note = "`#[track_metrics]` on `main` records nothing: `main` is entered before \
+                        `install()` runs, and only once. Instrument the functions it calls instead."
+            )]
+            struct TrackMetricsOnMain;
+            let _ = TrackMetricsOnMain;
+        };
     }
 }
 
@@ -212,7 +262,7 @@ fn braced(tokens: TokenStream, span: Span) -> Group {
     group
 }
 
-/// The call site and its `enter()`, as one expression.
+/// The call site, as a `&'static CallSite` expression.
 fn call_site(options: &Options, names: &Names, name_span: Span) -> TokenStream {
     let Names {
         function,
@@ -260,33 +310,98 @@ fn call_site(options: &Options, names: &Names, name_span: Span) -> TokenStream {
                     labels: &[#(#labels),*],
                     buckets: &[#(#buckets),*],
                 });
-            __TRACK_METRICS_CALL_SITE.enter()
+            &__TRACK_METRICS_CALL_SITE
         }
     }
 }
 
-/// A `# Metrics` section for the function's documentation: its series and ready PromQL.
-fn docs(options: &Options, names: &Names) -> TokenStream {
-    if options.no_docs.is_some() {
+/// A `# Metrics` section for the function's documentation: its series and ready PromQL, for
+/// what this function can record. Only for a documented function without a `# Metrics` section
+/// of its own: generated docs must not silence `missing_docs` nor become an undocumented
+/// function's summary line.
+fn docs(
+    options: &Options,
+    names: &Names,
+    function: &InstrumentedFn,
+    in_impl_block: bool,
+) -> TokenStream {
+    let doc_lines: Vec<String> = function
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(syn::MetaNameValue {
+                value:
+                    Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(text),
+                        ..
+                    }),
+                ..
+            }) => Some(text.value()),
+            _ => None,
+        })
+        .collect();
+    let documented = function
+        .attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("doc"));
+    let has_own_section = doc_lines
+        .iter()
+        .flat_map(|text| text.lines())
+        .any(|line| line.trim() == "# Metrics");
+    if options.no_docs.is_some() || !documented || has_own_section {
         return TokenStream::new();
     }
     let Names {
-        function,
+        function: label,
         calls,
         duration,
         errors,
         in_flight,
     } = names;
+    let constant_labels: String = options
+        .labels
+        .iter()
+        .flat_map(|labels| &labels.pairs)
+        .map(|(key, value)| format!(",{}=\"{}\"", key.unraw(), promql_string(&value.value())))
+        .collect();
+    let escaped_label = promql_string(label);
     let selector = |metric: &str| {
+        let close = format!("\"{constant_labels}}}");
         quote!(::track_metrics::__private::concat!(
-            #metric, "{function=\"", #function, "\",module=\"", ::track_metrics::__private::module_path!(), "\"}"
+            #metric, "{function=\"", #escaped_label, "\",module=\"",
+            ::track_metrics::__private::module_path!(), #close
         ))
     };
     let line = |text: TokenStream| quote!(#[doc = #text]);
     let plain = |text: &str| quote!(#[doc = #text]);
+    let fallible = returns::looks_fallible(&function.sig)
+        || options.error_type.is_some()
+        || options.ok_if.is_some()
+        || options.error_if.is_some();
+    let can_be_cancelled = !matches!(
+        Returns::of(&function.sig, options.future.is_some()),
+        Returns::Value | Returns::Never
+    );
+    let error_kinds = match (fallible, can_be_cancelled) {
+        (true, true) => "errors by type, panics and cancellations",
+        (true, false) => "errors by type and panics",
+        (false, true) => "panics and cancellations (it returns no `Result`)",
+        (false, false) => "panics (it returns no `Result`)",
+    };
     let calls_selector = selector(calls);
+    let mut lines = vec![plain(""), plain("# Metrics"), plain("")];
+    if in_impl_block {
+        // One line per method: the block's methods share their families and options.
+        lines.push(line(quote!(::track_metrics::__private::concat!(
+            "Recorded by `#[track_metrics]` on the `impl` block: `", #calls_selector,
+            "` and the same selector on `", #duration, "` and `", #errors, "` (", #error_kinds, ")."
+        ))));
+        return lines.into_iter().collect();
+    }
     let errors_selector = selector(errors);
     let bucket_selector = selector(&format!("{duration}_bucket"));
+    let in_flight_selector = selector(in_flight);
     let rate = |selector: &TokenStream| {
         quote!(::track_metrics::__private::concat!("sum(rate(", #selector, "[5m]))"))
     };
@@ -297,19 +412,14 @@ fn docs(options: &Options, names: &Names) -> TokenStream {
             "histogram_quantile(", #q, ", sum by (le) (rate(", #bucket_selector, "[5m])))"
         ))
     };
-    let mut lines = vec![
-        plain(""),
-        plain("# Metrics"),
-        plain(""),
+    lines.extend([
         plain("Recorded by `#[track_metrics]` at every call:"),
         line(quote!(
             ::track_metrics::__private::concat!("- `", #calls_selector, "`: calls")
         )),
         plain(&format!("- `{duration}`: duration in seconds, a histogram")),
-        plain(&format!(
-            "- `{errors}{{error_type}}`: `Err` returns by type, panics and cancellations"
-        )),
-    ];
+        plain(&format!("- `{errors}{{error_type}}`: {error_kinds}")),
+    ]);
     if options.in_flight.is_some() {
         lines.push(plain(&format!("- `{in_flight}`: calls in progress")));
     }
@@ -320,9 +430,13 @@ fn docs(options: &Options, names: &Names) -> TokenStream {
         line(quote!(
             ::track_metrics::__private::concat!("# Request rate\n", #calls_rate)
         )),
-        line(quote!(
+    ]);
+    if fallible {
+        lines.push(line(quote!(
             ::track_metrics::__private::concat!("# Error ratio\n", #errors_rate, " / ", #calls_rate)
-        )),
+        )));
+    }
+    lines.extend([
         line({
             let p50 = quantile("0.5");
             quote!(::track_metrics::__private::concat!("# p50 latency\n", #p50))
@@ -331,9 +445,28 @@ fn docs(options: &Options, names: &Names) -> TokenStream {
             let p99 = quantile("0.99");
             quote!(::track_metrics::__private::concat!("# p99 latency\n", #p99))
         }),
-        plain("```"),
     ]);
+    if options.in_flight.is_some() {
+        lines.push(line(quote!(::track_metrics::__private::concat!(
+            "# Calls in progress\nsum(", #in_flight_selector, ")"
+        ))));
+    }
+    lines.push(plain("```"));
     lines.into_iter().collect()
+}
+
+/// `text` as the inside of a PromQL double-quoted string.
+fn promql_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The parts of `Box::pin(async move { .. })`, the body `#[async_trait]` gives a method.

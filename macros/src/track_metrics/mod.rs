@@ -8,6 +8,7 @@
 mod expand;
 mod options;
 mod parse;
+mod returns;
 mod validate;
 
 use proc_macro2::TokenStream;
@@ -25,7 +26,7 @@ pub fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
             Target::Function(function) => {
                 let mut errors = Errors::default();
                 validate::validate_options(&mut errors, &options, Place::Function);
-                validate::validate_function(&mut errors, &function);
+                validate::validate_function(&mut errors, &options, &function);
                 errors.finish()?;
                 Ok(expand::function(&options, &function, None))
             }
@@ -34,7 +35,15 @@ pub fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
     match expanded {
         Ok(tokens) => tokens,
         Err(error) => {
-            let mut tokens = error.into_compile_error();
+            let error = error.into_compile_error();
+            if syn::parse2::<syn::Item>(item.clone()).is_err()
+                && syn::parse2::<syn::Expr>(item.clone()).is_ok()
+            {
+                // An expression (a closure): one expression must come out, the error and the
+                // expression unchanged.
+                return quote!({ #error; #item });
+            }
+            let mut tokens = error;
             without_method_attributes(item).to_tokens(&mut tokens);
             tokens
         }
@@ -92,7 +101,7 @@ fn instrument_impl(block_options: &Options, mut block: ItemImpl) -> syn::Result<
         let options = own.merged_onto(block_options);
         validate::validate_options(&mut errors, &options, Place::Method);
         let function = InstrumentedFn::from_method(method);
-        validate::validate_function(&mut errors, &function);
+        validate::validate_function(&mut errors, &options, &function);
         items.push(expand::function(&options, &function, Some(&type_label)));
     }
     errors.finish()?;

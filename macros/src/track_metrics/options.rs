@@ -8,7 +8,7 @@ use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, bracketed, parenthesized};
 
 const KEYS: &str = "`name`, `calls`, `duration`, `errors`, `in_flight`, `labels`, `buckets`, \
-                    `self_type`, `no_docs` or `skip`";
+                    `error_type`, `ok_if`, `error_if`, `future`, `self_type`, `no_docs` or `skip`";
 
 /// Everything between the parentheses of `#[track_metrics(...)]`.
 #[derive(Default)]
@@ -27,6 +27,14 @@ pub struct Options {
     pub errors: Option<LitStr>,
     /// The in-flight gauge: `in_flight` alone for `function_calls_in_flight`, or its name.
     pub in_flight: Option<InFlight>,
+    /// Labels an `Err` by the user's function instead of by its type.
+    pub error_type: Option<Expr>,
+    /// A value for which the predicate holds is a success, whatever it is.
+    pub ok_if: Option<Expr>,
+    /// A value for which the predicate holds is an error, and only such a value.
+    pub error_if: Option<Expr>,
+    /// The return type is a boxed future under a name the macro cannot see through.
+    pub future: Option<Span>,
     /// The type a method belongs to, for `function="Type::method"` outside an instrumented impl.
     pub self_type: Option<LitStr>,
     /// No generated `# Metrics` section in the function's documentation.
@@ -80,6 +88,10 @@ impl Options {
                 };
                 set_once(&mut self.in_flight, InFlight { name })
             }
+            "error_type" => set_once(&mut self.error_type, meta.value()?.parse()?),
+            "ok_if" => set_once(&mut self.ok_if, meta.value()?.parse()?),
+            "error_if" => set_once(&mut self.error_if, meta.value()?.parse()?),
+            "future" => set_once(&mut self.future, key.span()),
             "self_type" => set_once(&mut self.self_type, string_value(meta)?),
             "no_docs" => set_once(&mut self.no_docs, key.span()),
             "skip" => set_once(&mut self.skip, key.span()),
@@ -112,6 +124,10 @@ impl Options {
             buckets: self.buckets.or_else(|| block.buckets.clone()),
             errors: self.errors.or_else(|| block.errors.clone()),
             in_flight: self.in_flight.or_else(|| block.in_flight.clone()),
+            error_type: self.error_type.or_else(|| block.error_type.clone()),
+            ok_if: self.ok_if.or_else(|| block.ok_if.clone()),
+            error_if: self.error_if.or_else(|| block.error_if.clone()),
+            future: self.future,
             self_type: self.self_type,
             no_docs: self.no_docs.or(block.no_docs),
             skip: self.skip,

@@ -82,7 +82,14 @@ pub fn parse_item(item: TokenStream) -> syn::Result<Target> {
         Ok(function) => return Ok(Target::Function(function)),
         Err(error) => error,
     };
-    let Ok(item) = syn::parse2::<Item>(item) else {
+    let Ok(item) = syn::parse2::<Item>(item.clone()) else {
+        if let Ok(syn::Expr::Closure(closure)) = syn::parse2::<syn::Expr>(item) {
+            return Err(syn::Error::new(
+                closure.or1_token.span,
+                "`#[track_metrics]` can only be applied to a function or an `impl` block, not to \
+                 a closure: move its body into a named function and instrument that",
+            ));
+        }
         return Err(fn_error);
     };
     if let Item::Impl(block) = item {
@@ -111,7 +118,10 @@ fn item_kind(item: &Item) -> Option<&'static str> {
         Item::Mod(_) => "a module",
         Item::Static(_) => "a `static` item",
         Item::Struct(_) => "a struct",
-        Item::Trait(_) => "a trait: put it on the methods of its implementations",
+        Item::Trait(_) => {
+            "a trait: put it on the methods of its implementations, or on its default methods \
+             one by one"
+        }
         Item::TraitAlias(_) => "a trait alias",
         Item::Type(_) => "a type alias",
         Item::Union(_) => "a union",

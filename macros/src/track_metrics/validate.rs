@@ -23,8 +23,20 @@ pub enum Place {
     Method,
 }
 
-/// Checks a function that is about to be instrumented.
-pub fn validate_function(errors: &mut Errors, function: &InstrumentedFn) {
+/// Checks a function that is about to be instrumented, with the options it will have.
+pub fn validate_function(errors: &mut Errors, options: &Options, function: &InstrumentedFn) {
+    if let (Some(future), Some(asyncness)) = (options.future, &function.sig.asyncness) {
+        let mut error = syn::Error::new(
+            future,
+            "`future` is for a plain function that returns a boxed future; an `async fn` is \
+             timed from its first poll already",
+        );
+        error.combine(syn::Error::new_spanned(
+            asyncness,
+            "this function is `async`",
+        ));
+        errors.push(error);
+    }
     if let Some(constness) = &function.sig.constness {
         errors.push(syn::Error::new_spanned(
             constness,
@@ -85,6 +97,10 @@ fn check_place(errors: &mut Errors, options: &Options, place: Place) {
             || options.in_flight.is_some()
             || options.labels.is_some()
             || options.buckets.is_some()
+            || options.error_type.is_some()
+            || options.ok_if.is_some()
+            || options.error_if.is_some()
+            || options.future.is_some()
             || options.no_docs.is_some();
         if others {
             errors.push(syn::Error::new(
@@ -92,6 +108,18 @@ fn check_place(errors: &mut Errors, options: &Options, place: Place) {
                 "`skip` leaves the method alone: it takes no other option",
             ));
         }
+    }
+    if let (Some(future), Place::ImplBlock) = (options.future, place) {
+        errors.push(syn::Error::new(
+            future,
+            "`future` describes one function's return type: put it on the method",
+        ));
+    }
+    if let (Some(ok_if), Some(_)) = (&options.ok_if, &options.error_if) {
+        errors.push(syn::Error::new_spanned(
+            ok_if,
+            "give `ok_if` or `error_if`, not both: each alone decides which values are errors",
+        ));
     }
     if let (Some(name), Place::ImplBlock) = (&options.name, place) {
         errors.push(syn::Error::new_spanned(

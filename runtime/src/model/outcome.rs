@@ -32,6 +32,13 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 pub trait ErrorType {
     /// The `error_type` label of this error: a value from a fixed set, since it becomes a series.
     fn error_type(&self) -> &'static str;
+
+    /// Whether this error counts in `function_errors_total`: `false` for an `Err` that is the
+    /// caller's doing rather than the function's failure (an HTTP 404), so that it does not
+    /// inflate the error ratio. All errors count by default.
+    fn counts_as_error(&self) -> bool {
+        true
+    }
 }
 
 /// An I/O error is labelled with its kind, such as `NotFound` or `TimedOut`: the type's name,
@@ -70,18 +77,71 @@ pub struct Outcome<'a, R>(pub &'a R);
 /// First choice: `Err` of a type that implements [`ErrorType`].
 pub trait ClassifyByErrorType {
     fn error_type(&self) -> Option<&'static str>;
+    /// The label of an `Err`, whether or not it counts as an error.
+    fn error_label(&self) -> Option<&'static str>;
 }
 
 impl<T, E: ErrorType> ClassifyByErrorType for &&Outcome<'_, Result<T, E>> {
     #[inline]
     fn error_type(&self) -> Option<&'static str> {
+        self.0
+            .as_ref()
+            .err()
+            .filter(|error| error.counts_as_error())
+            .map(ErrorType::error_type)
+    }
+
+    #[inline]
+    fn error_label(&self) -> Option<&'static str> {
         self.0.as_ref().err().map(ErrorType::error_type)
     }
+}
+
+/// An HTTP status is labelled with its number (`error_type="503"`), and only a server error
+/// (5xx) counts: a handler returning `Err(StatusCode::NOT_FOUND)` answered as it should. Say
+/// otherwise with `#[track_metrics(error_if = ...)]` or `error_type = ...`.
+#[cfg(feature = "axum")]
+impl ErrorType for axum::http::StatusCode {
+    fn error_type(&self) -> &'static str {
+        status_label(self.as_u16())
+    }
+
+    fn counts_as_error(&self) -> bool {
+        self.is_server_error()
+    }
+}
+
+/// `"404"` for 404: a status code as a `&'static str`, from a table built at compile time.
+#[cfg(feature = "axum")]
+fn status_label(code: u16) -> &'static str {
+    const FIRST: u16 = 100;
+    const TABLE: [[u8; 3]; 900] = {
+        let mut table = [[0_u8; 3]; 900];
+        let mut index = 0;
+        while index < 900 {
+            let code = FIRST as usize + index;
+            table[index] = [
+                b'0' + (code / 100) as u8,
+                b'0' + (code / 10 % 10) as u8,
+                b'0' + (code % 10) as u8,
+            ];
+            index += 1;
+        }
+        table
+    };
+    static CODES: [[u8; 3]; 900] = TABLE;
+    code.checked_sub(FIRST)
+        .and_then(|index| CODES.get(usize::from(index)))
+        .and_then(|digits| std::str::from_utf8(digits).ok())
+        .unwrap_or("other")
 }
 
 /// Second choice: `Err` of any other type, by the type's short name.
 pub trait ClassifyByTypeName {
     fn error_type(&self) -> Option<&'static str>;
+    fn error_label(&self) -> Option<&'static str> {
+        self.error_type()
+    }
 }
 
 impl<T, E> ClassifyByTypeName for &Outcome<'_, Result<T, E>> {
@@ -90,13 +150,16 @@ impl<T, E> ClassifyByTypeName for &Outcome<'_, Result<T, E>> {
         self.0
             .as_ref()
             .err()
-            .map(|_| short_type_name(std::any::type_name::<E>()))
+            .map(|_| type_label(std::any::type_name::<E>()))
     }
 }
 
 /// Last choice: not a `Result`, so never an error.
 pub trait ClassifyAsSuccess {
     fn error_type(&self) -> Option<&'static str>;
+    fn error_label(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 impl<R> ClassifyAsSuccess for Outcome<'_, R> {
@@ -106,24 +169,61 @@ impl<R> ClassifyAsSuccess for Outcome<'_, R> {
     }
 }
 
-/// `core::num::error::ParseIntError` as `ParseIntError`, and
-/// `alloc::boxed::Box<dyn core::error::Error + core::marker::Send>` as
-/// `Box<dyn Error + Send>`: computed once per type, as the set of types is fixed.
+/// The label of an error type without [`ErrorType`]: `core::num::error::ParseIntError` is
+/// `ParseIntError`, `my_app::Error<String>` is `Error`, a boxed trait object
+/// `Box<dyn Error + Send + Sync>` is `DynError`, `anyhow::Error` is `AnyhowError`: a plain
+/// identifier, without spaces, brackets or paths. Computed once per type, as the set of types
+/// is fixed.
 #[cold]
-pub(crate) fn short_type_name(full: &'static str) -> &'static str {
-    static SHORT: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
-    let mut names = SHORT
+pub(crate) fn type_label(full: &'static str) -> &'static str {
+    static LABELS: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
+    let mut labels = LABELS
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    names.entry(full).or_insert_with(|| {
-        let short = strip_paths(full);
-        if short == full {
+    labels.entry(full).or_insert_with(|| {
+        let label = label_of(&strip_paths(full), full);
+        if label == full {
             full
         } else {
-            Box::leak(short.into_boxed_str())
+            Box::leak(label.into_boxed_str())
         }
     })
+}
+
+/// See [`type_label`]; `short` is `full` without its paths.
+fn label_of(short: &str, full: &str) -> String {
+    // Types whose own name says nothing about what went wrong: name the crate.
+    for (prefix, label) in [("anyhow::", "AnyhowError"), ("eyre::", "EyreReport")] {
+        if full.starts_with(prefix) {
+            return label.to_owned();
+        }
+    }
+    let short = short.trim_start_matches('&').trim_start_matches("mut ");
+    for pointer in ["Box<", "Arc<", "Rc<"] {
+        if let Some(inner) = short
+            .strip_prefix(pointer)
+            .and_then(|s| s.strip_suffix('>'))
+        {
+            return match inner.strip_prefix("dyn ") {
+                Some(object) => format!("Dyn{}", leading_identifier(object)),
+                None => label_of(inner, inner),
+            };
+        }
+    }
+    let name = leading_identifier(short);
+    if name.is_empty() {
+        "Error".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+fn leading_identifier(text: &str) -> &str {
+    let end = text
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end]
 }
 
 /// Drops every `path::` prefix, keeping generics and punctuation.
@@ -166,6 +266,29 @@ mod tests {
             "Error<String>"
         );
         assert_eq!(strip_paths("()"), "()");
+    }
+
+    #[test]
+    fn labels_are_plain_identifiers() {
+        for (full, label) in [
+            ("core::num::error::ParseIntError", "ParseIntError"),
+            ("my_app::Error<alloc::string::String>", "Error"),
+            (
+                "alloc::boxed::Box<dyn core::error::Error + core::marker::Send + core::marker::Sync>",
+                "DynError",
+            ),
+            ("alloc::boxed::Box<dyn core::error::Error>", "DynError"),
+            ("alloc::boxed::Box<my_app::StoreError>", "StoreError"),
+            ("alloc::sync::Arc<dyn core::error::Error>", "DynError"),
+            ("anyhow::Error", "AnyhowError"),
+            ("eyre::Report", "EyreReport"),
+            ("&str", "str"),
+            ("()", "Error"),
+            ("(u8, u8)", "Error"),
+            ("[u8; 4]", "Error"),
+        ] {
+            assert_eq!(type_label(full), label, "{full}");
+        }
     }
 
     #[derive(Debug)]

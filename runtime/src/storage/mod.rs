@@ -2,6 +2,7 @@
 //! `metrics!`, and the `metrics` facade, all on the same per-thread cells ([`cells`]); and how a
 //! consistent snapshot of each is read. The storage knows nothing of any exposition format.
 
+pub(crate) mod call_future;
 pub(crate) mod call_site;
 pub(crate) mod cells;
 pub(crate) mod clock;

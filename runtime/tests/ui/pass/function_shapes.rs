@@ -80,6 +80,28 @@ fn unit_block() {
     {}
 }
 
+/// Each `return` coerces to the declared trait object, as it would without the attribute.
+#[track_metrics]
+fn trait_object(number: bool) -> Box<dyn std::fmt::Display> {
+    if number {
+        return Box::new(1);
+    }
+    Box::new("one")
+}
+
+#[track_metrics]
+async fn async_trait_object(number: bool) -> Box<dyn std::fmt::Display + Send> {
+    if number {
+        return Box::new(1);
+    }
+    Box::new("one")
+}
+
+#[track_metrics]
+fn elided(text: &str) -> &str {
+    text.trim()
+}
+
 fn main() {
     track_metrics::Exporter::builder().without_listener().install().unwrap();
     assert_eq!(documented(), 1);
@@ -96,6 +118,11 @@ fn main() {
     assert_eq!(with_inner_attribute(), 3);
     r#type();
     unit_block();
+    assert_eq!(trait_object(true).to_string(), "1");
+    assert_eq!(trait_object(false).to_string(), "one");
+    assert_eq!(elided(" a "), "a");
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    assert_eq!(runtime.block_on(async_trait_object(false)).to_string(), "one");
     let scrape = track_metrics::testing::Exposition::parse(&track_metrics::render()).unwrap();
     let calls = |function| {
         let sample = scrape.samples().find(|s| s.name == "function_calls_total" && s.label("function") == Some(function));

@@ -49,7 +49,26 @@ metrics! {
     counter BY_METHOD: by_method_total(method: Method, secure: bool);
 }
 
+/// Names of the user's own: `metrics!` adds no name beside the statics it declares.
+mod own_names {
+    #![allow(dead_code)]
+
+    pub struct RequestsMetric;
+    pub struct RequestsTotal;
+
+    track_metrics::metrics! {
+        /// Requests, beside a type called `RequestsMetric`
+        pub counter REQUESTS: own_requests_total(method);
+    }
+
+    pub fn use_both() -> RequestsMetric {
+        REQUESTS.labels("GET").inc();
+        RequestsMetric
+    }
+}
+
 fn main() {
+    let _ = own_names::use_both();
     track_metrics::Exporter::builder().without_listener().install().unwrap();
     REQUESTS.labels(Method::Get, "/").inc();
     REQUESTS.labels(Method::Post, String::from("/orders")).inc_by(2);

@@ -1,0 +1,16 @@
+// The generated `# Metrics` section is not documentation: `missing_docs` fires on an
+// undocumented public function exactly as it would without the attribute.
+#![deny(missing_docs)]
+//! A crate whose public items must be documented.
+
+/// Documented: no error.
+#[track_metrics::track_metrics]
+pub fn documented() {}
+
+#[track_metrics::track_metrics]
+pub fn undocumented() {}
+
+fn main() {
+    documented();
+    undocumented();
+}
