@@ -42,6 +42,55 @@ fn instrumented_in_flight(x: u64) -> u64 {
     x.wrapping_mul(31).rotate_left(7)
 }
 
+#[inline(never)]
+async fn bare_async(x: u64) -> u64 {
+    x.wrapping_mul(31).rotate_left(7)
+}
+
+#[track_metrics]
+#[inline(never)]
+async fn instrumented_async(x: u64) -> u64 {
+    x.wrapping_mul(31).rotate_left(7)
+}
+
+#[inline(never)]
+fn bare_returned(x: u64) -> impl std::future::Future<Output = u64> {
+    std::future::ready(x.wrapping_mul(31).rotate_left(7))
+}
+
+#[track_metrics]
+#[inline(never)]
+fn instrumented_returned(x: u64) -> impl std::future::Future<Output = u64> {
+    std::future::ready(x.wrapping_mul(31).rotate_left(7))
+}
+
+/// Polls a future that is ready at its first poll, as an executor would.
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(value) => value,
+        std::task::Poll::Pending => unreachable!("every future here is ready at once"),
+    }
+}
+
+fn futures(c: &mut Criterion) {
+    let mut group = c.benchmark_group("futures, polled once to completion");
+    group.bench_function("bare async fn", |b| {
+        b.iter(|| ready(bare_async(black_box(3))))
+    });
+    group.bench_function("#[track_metrics] async fn", |b| {
+        b.iter(|| ready(instrumented_async(black_box(3))));
+    });
+    group.bench_function("bare fn -> impl Future", |b| {
+        b.iter(|| ready(bare_returned(black_box(3))));
+    });
+    group.bench_function("#[track_metrics] fn -> impl Future", |b| {
+        b.iter(|| ready(instrumented_returned(black_box(3))));
+    });
+    group.finish();
+}
+
 #[autometrics::autometrics]
 #[inline(never)]
 fn with_autometrics(x: u64) -> u64 {
@@ -323,6 +372,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = clocks, per_call, declared, contended, render
+    targets = clocks, per_call, futures, declared, contended, render
 }
 criterion_main!(benches);

@@ -114,8 +114,24 @@ pub fn strict_classified(found: bool) -> Result<u32, std::io::Error> {
     }
 }
 
+/// Items first, as pedantic wants them, in a function that never returns.
+#[track_metrics]
+pub fn strict_never() -> ! {
+    const CODE: i32 = 3;
+    std::process::exit(CODE)
+}
+
+/// Items first in an async body.
+#[track_metrics]
+pub async fn strict_async_items(value: u32) -> u32 {
+    const OFFSET: u32 = 1;
+    let shifted = value + OFFSET;
+    std::future::ready(shifted).await
+}
+
 #[test]
 fn strict_user_code_compiles_and_runs() {
+    drop(strict_async_items(1));
     drop(strict_returned_future(1));
     drop(strict_boxed(1));
     assert!(strict_classified(false).is_err());

@@ -14,7 +14,7 @@ pub use crate::model::labels::{LabelEnum, LabelValue};
 pub use crate::model::outcome::{
     ClassifyAsSuccess, ClassifyByErrorType, ClassifyByTypeName, ErrorType, Outcome,
 };
-pub use crate::storage::call_future::CallFuture;
+pub use crate::storage::call_future::{Building, CallFuture};
 pub use crate::storage::call_site::{CALL_SITES, CallGuard, CallSite};
 pub use crate::storage::counter::Counter;
 pub use crate::storage::declared::{

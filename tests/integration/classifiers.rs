@@ -169,3 +169,95 @@ fn an_http_status_is_labelled_by_number_and_only_5xx_counts() {
     assert_eq!(calls, 3.0);
     assert_eq!(errors, [1.0, 1.0]);
 }
+
+#[track_metrics]
+fn axum_error(status: u16) -> Result<&'static str, (StatusCode, String)> {
+    match status {
+        200 => Ok("fine"),
+        code => Err((StatusCode::from_u16(code).unwrap(), "message".to_owned())),
+    }
+}
+
+#[test]
+fn axums_status_and_message_error_is_labelled_by_its_status() {
+    common::exporter();
+    for status in [200, 404, 500] {
+        let _ = axum_error(status);
+    }
+    let (calls, errors) = outcomes("axum_error", &["404", "500", "Error"]);
+    assert_eq!(calls, 3.0);
+    assert_eq!(errors, [0.0, 1.0, 0.0]);
+}
+
+#[track_metrics]
+fn opaque_value(fail: bool) -> Result<impl std::fmt::Display, String> {
+    if fail {
+        return Err("failed".to_owned());
+    }
+    Ok(1)
+}
+
+#[test]
+fn an_impl_trait_beside_the_error_type_still_classifies_by_that_type() {
+    common::exporter();
+    let _ = opaque_value(true).map(|value| value.to_string());
+    let _ = opaque_value(false).map(|value| value.to_string());
+    let (calls, errors) = outcomes("opaque_value", &["String"]);
+    assert_eq!(calls, 2.0);
+    assert_eq!(errors, [1.0]);
+}
+
+#[derive(Debug)]
+enum DbError {
+    Missing,
+    Broken,
+}
+
+impl DbError {
+    fn kind(&self) -> &'static str {
+        match self {
+            DbError::Missing => "missing",
+            DbError::Broken => "broken",
+        }
+    }
+}
+
+struct Db {
+    rows: Vec<u8>,
+}
+
+/// The block's classifier reaches the methods that return a `Result`; the others (a
+/// constructor, a length) are instrumented as usual.
+#[track_metrics(error_type = DbError::kind)]
+impl Db {
+    fn open() -> Self {
+        Db { rows: vec![1] }
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn row(&self, index: usize) -> Result<u8, DbError> {
+        match index {
+            0 => Ok(self.rows[0]),
+            1 => Err(DbError::Missing),
+            _ => Err(DbError::Broken),
+        }
+    }
+}
+
+#[test]
+fn a_classifier_on_an_impl_block_reaches_the_methods_that_return_a_result() {
+    common::exporter();
+    let db = Db::open();
+    assert_eq!(db.len(), 1);
+    for index in 0..3 {
+        let _ = db.row(index);
+    }
+    let (calls, errors) = outcomes("Db::row", &["missing", "broken"]);
+    assert_eq!(calls, 3.0);
+    assert_eq!(errors, [1.0, 1.0]);
+    assert_eq!(outcomes("Db::open", &[]).0, 1.0);
+    assert_eq!(outcomes("Db::len", &[]).0, 1.0);
+}

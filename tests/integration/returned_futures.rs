@@ -232,3 +232,22 @@ async fn a_returned_future_dropped_before_completion_is_cancelled_with_its_durat
     assert!((0.03..1.0).contains(&sum), "{sum}");
     assert_eq!(value(&after, "function_calls_total", &labels), 1.0);
 }
+
+#[track_metrics]
+fn checks_then_builds(valid: bool) -> impl Future<Output = u8> {
+    assert!(valid, "a panic while building the future");
+    std::future::ready(1)
+}
+
+#[test]
+fn a_panic_while_the_future_is_built_is_a_call_that_panicked() {
+    common::exporter();
+    assert!(std::panic::catch_unwind(|| checks_then_builds(false)).is_err());
+    let built = checks_then_builds(true);
+    let labels = series("checks_then_builds");
+    assert_eq!(value(&scrape().1, "function_calls_total", &labels), 1.0);
+    assert_eq!(errors("checks_then_builds", "panic"), 1.0);
+    drop(built);
+    // Built and dropped unpolled: not a call.
+    assert_eq!(value(&scrape().1, "function_calls_total", &labels), 1.0);
+}

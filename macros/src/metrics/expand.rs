@@ -240,42 +240,45 @@ fn methods(declaration: &Declaration, type_name: &Ident) -> TokenStream {
 }
 
 /// The operations of a series of `kind`, as methods that cannot be called: their bound is never
-/// met, and its message says what to do.
+/// met, and its message says what to do. They return what the series' methods return where
+/// that is a plain value, so that the one error is the bound's.
 fn series_methods(kind: Kind, span: proc_macro2::Span) -> TokenStream {
-    let operations: &[(&str, usize)] = match kind {
-        Kind::Counter => &[("inc", 0), ("inc_by", 1), ("get", 0)],
+    // (name, arguments, what it returns), as the series' own methods do where it is a value.
+    let operations: &[(&str, usize, &str)] = match kind {
+        Kind::Counter => &[("inc", 0, "()"), ("inc_by", 1, "()"), ("get", 0, "u64")],
         Kind::Gauge => &[
-            ("inc", 0),
-            ("dec", 0),
-            ("add", 1),
-            ("sub", 1),
-            ("set", 1),
-            ("set_to_current_time", 0),
-            ("track_inprogress", 0),
-            ("set_function", 1),
-            ("get", 0),
+            ("inc", 0, "()"),
+            ("dec", 0, "()"),
+            ("add", 1, "()"),
+            ("sub", 1, "()"),
+            ("set", 1, "()"),
+            ("set_to_current_time", 0, "()"),
+            ("track_inprogress", 0, "()"),
+            ("set_function", 1, "()"),
+            ("get", 0, "f64"),
         ],
         Kind::Histogram => &[
-            ("observe", 1),
-            ("start_timer", 0),
-            ("time", 1),
-            ("count", 0),
-            ("sum", 0),
+            ("observe", 1, "()"),
+            ("start_timer", 0, "()"),
+            ("time", 1, "()"),
+            ("count", 0, "u64"),
+            ("sum", 0, "f64"),
         ],
         Kind::Summary => &[
-            ("observe", 1),
-            ("start_timer", 0),
-            ("time", 1),
-            ("quantile", 1),
-            ("count", 0),
-            ("sum", 0),
+            ("observe", 1, "()"),
+            ("start_timer", 0, "()"),
+            ("time", 1, "()"),
+            ("quantile", 1, "f64"),
+            ("count", 0, "u64"),
+            ("sum", 0, "f64"),
         ],
         Kind::Info => &[],
     };
     operations
         .iter()
-        .map(|(name, arguments)| {
+        .map(|(name, arguments, output)| {
             let method = Ident::new(name, span);
+            let output: syn::Type = syn::parse_str(output).expect("a type");
             let arguments = (0..*arguments).map(|index| {
                 let argument = format_ident!("_argument_{index}");
                 let ty = format_ident!("A{index}");
@@ -284,7 +287,7 @@ fn series_methods(kind: Kind, span: proc_macro2::Span) -> TokenStream {
             let (arguments, types): (Vec<_>, Vec<_>) = arguments.unzip();
             quote_spanned! {span=>
                 #[allow(clippy::unused_self, clippy::needless_pass_by_value)]
-                pub fn #method<#(#types),*>(&self, #(#arguments),*) -> !
+                pub fn #method<#(#types),*>(&self, #(#arguments),*) -> #output
                 where
                     L: ::track_metrics::__private::SeriesPicked,
                 {

@@ -69,21 +69,21 @@ fn a_labelled_counter_and_an_unlabelled_gauge() {
                 #[allow(dead_code)]
                 impl<L> REQUESTS<L> {
                     #[allow(clippy::unused_self, clippy::needless_pass_by_value)]
-                    pub fn inc(&self) -> !
+                    pub fn inc(&self) -> ()
                     where
                         L: ::track_metrics::__private::SeriesPicked,
                     {
                         ::track_metrics::__private::unreachable!()
                     }
                     #[allow(clippy::unused_self, clippy::needless_pass_by_value)]
-                    pub fn inc_by<A0>(&self, _argument_0: A0) -> !
+                    pub fn inc_by<A0>(&self, _argument_0: A0) -> ()
                     where
                         L: ::track_metrics::__private::SeriesPicked,
                     {
                         ::track_metrics::__private::unreachable!()
                     }
                     #[allow(clippy::unused_self, clippy::needless_pass_by_value)]
-                    pub fn get(&self) -> !
+                    pub fn get(&self) -> u64
                     where
                         L: ::track_metrics::__private::SeriesPicked,
                     {

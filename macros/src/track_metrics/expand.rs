@@ -15,7 +15,7 @@ use syn::{Expr, ReturnType, Stmt, Type};
 
 use super::options::Options;
 use super::parse::InstrumentedFn;
-use super::returns::{self, Returns};
+use super::returns::{self, Fallible, Returns};
 
 const DEFAULT_CALLS: &str = "function_calls_total";
 const DEFAULT_DURATION: &str = "function_duration_seconds";
@@ -71,6 +71,15 @@ pub fn type_label(ty: &Type) -> String {
         Type::Reference(reference) => type_label(&reference.elem),
         Type::Group(group) => type_label(&group.elem),
         Type::Paren(paren) => type_label(&paren.elem),
+        // `impl dyn Store + Send` is `Store`.
+        Type::TraitObject(object) => object
+            .bounds
+            .iter()
+            .find_map(|bound| match bound {
+                syn::TypeParamBound::Trait(bound) => bound.path.segments.last(),
+                _ => None,
+            })
+            .map_or_else(String::new, |segment| segment.ident.unraw().to_string()),
         other => other.to_token_stream().to_string().replace(' ', ""),
     }
 }
@@ -111,26 +120,36 @@ pub fn function(
 
     let instrumented = match Returns::of(sig, declared_future) {
         // A diverging body has no value to classify: it ends by panicking, or not at all.
+        // The body in a block of its own, so that its items still come before any statement.
         Returns::Never => quote! {
             #[allow(unused_mut)]
             let mut #guard = #site.enter();
-            #body
+            #user_body
         },
         Returns::Async => {
             // An async block's output is the type of its first `return`: one that never runs,
             // of the declared type, lets each real `return` coerce to it (a `Box<dyn Trait>`),
             // as in the function. tracing's `#[instrument]` does the same.
+            // It goes inside the body's own braces: a block of the body's alone would be
+            // "unnecessary braces" to rustc.
             let body = match returns::result_type(sig, false) {
-                Some(ty) => quote! {
-                    async move {
-                        #[allow(unreachable_code, clippy::diverging_sub_expression)]
-                        if false {
-                            let __track_metrics_output: #ty = loop {};
-                            return __track_metrics_output;
-                        }
-                        #user_body
-                    }
-                },
+                Some(ty) => {
+                    // After the body's leading items, which must come before any statement.
+                    let (items, rest) = leading_items(body);
+                    let block = braced(
+                        quote! {
+                            #items
+                            #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                            if false {
+                                let __track_metrics_output: #ty = loop {};
+                                return __track_metrics_output;
+                            }
+                            #rest
+                        },
+                        *body_span,
+                    );
+                    quote!(async move #block)
+                }
                 None => quote!(async move #user_body),
             };
             let call = call_future(quote!(#body.await));
@@ -156,14 +175,26 @@ pub fn function(
                 ReturnType::Type(_, ty) if boxed => Some(quote!(-> #ty)),
                 _ => None,
             };
-            let call = call_future(quote!(#future.await));
+            let site_ident = Ident::new("__track_metrics_site", Span::mixed_site());
+            let classified = classified(quote!(#future.await));
+            // `impl Future + Unpin` is kept with the async block boxed.
+            let inner = if returns::promises_unpin(sig) {
+                quote!(::track_metrics::__private::pin_box(async move { #classified }))
+            } else {
+                quote!(async move { #classified })
+            };
+            let call = quote!(::track_metrics::__private::CallFuture::new(#site_ident, #inner));
             let call = if boxed {
                 quote!(::track_metrics::__private::pin_box(#call))
             } else {
                 call
             };
             quote! {
+                let #site_ident = #site;
+                // A panic while the future is built is a call that panicked.
+                let __track_metrics_building = ::track_metrics::__private::Building::new(#site_ident);
                 let #future = ::track_metrics::__private::call_once(move || #ty #user_body);
+                __track_metrics_building.built();
                 #call
             }
         }
@@ -341,10 +372,11 @@ fn docs(
             _ => None,
         })
         .collect();
+    // `#[doc = ".."]` (what `///` is) documents; `#[doc(alias)]` or `#[doc(hidden)]` does not.
     let documented = function
         .attrs
         .iter()
-        .any(|attr| attr.path().is_ident("doc"));
+        .any(|attr| attr.path().is_ident("doc") && matches!(attr.meta, syn::Meta::NameValue(_)));
     let has_own_section = doc_lines
         .iter()
         .flat_map(|text| text.lines())
@@ -375,19 +407,26 @@ fn docs(
     };
     let line = |text: TokenStream| quote!(#[doc = #text]);
     let plain = |text: &str| quote!(#[doc = #text]);
-    let fallible = returns::looks_fallible(&function.sig)
-        || options.error_type.is_some()
-        || options.ok_if.is_some()
-        || options.error_if.is_some();
+    let classified =
+        options.error_type.is_some() || options.ok_if.is_some() || options.error_if.is_some();
+    let fallible = match returns::fallible(&function.sig) {
+        _ if classified => Fallible::Yes,
+        Fallible::No if options.future.is_some() => Fallible::Unknown,
+        fallible => fallible,
+    };
     let can_be_cancelled = !matches!(
         Returns::of(&function.sig, options.future.is_some()),
         Returns::Value | Returns::Never
     );
     let error_kinds = match (fallible, can_be_cancelled) {
-        (true, true) => "errors by type, panics and cancellations",
-        (true, false) => "errors by type and panics",
-        (false, true) => "panics and cancellations (it returns no `Result`)",
-        (false, false) => "panics (it returns no `Result`)",
+        (Fallible::Yes, true) => "errors by type, panics and cancellations",
+        (Fallible::Yes, false) => "errors by type and panics",
+        (Fallible::Unknown, true) => {
+            "errors by type (if it returns a `Result`), panics and cancellations"
+        }
+        (Fallible::Unknown, false) => "errors by type (if it returns a `Result`) and panics",
+        (Fallible::No, true) => "panics and cancellations (it returns no `Result`)",
+        (Fallible::No, false) => "panics (it returns no `Result`)",
     };
     let calls_selector = selector(calls);
     let mut lines = vec![plain(""), plain("# Metrics"), plain("")];
@@ -431,7 +470,7 @@ fn docs(
             ::track_metrics::__private::concat!("# Request rate\n", #calls_rate)
         )),
     ]);
-    if fallible {
+    if fallible != Fallible::No {
         lines.push(line(quote!(
             ::track_metrics::__private::concat!("# Error ratio\n", #errors_rate, " / ", #calls_rate)
         )));
@@ -453,6 +492,27 @@ fn docs(
     }
     lines.push(plain("```"));
     lines.into_iter().collect()
+}
+
+/// The body's leading items (`fn`, `const`, `use`, ...) and the rest, or nothing and the whole
+/// body if it does not parse (its errors are rustc's to report, on the user's tokens).
+fn leading_items(body: &TokenStream) -> (TokenStream, TokenStream) {
+    let Ok(statements) = syn::parse::Parser::parse2(syn::Block::parse_within, body.clone()) else {
+        return (TokenStream::new(), body.clone());
+    };
+    let count = statements
+        .iter()
+        .take_while(|statement| matches!(statement, Stmt::Item(_)))
+        .count();
+    let items = statements[..count]
+        .iter()
+        .map(ToTokens::to_token_stream)
+        .collect();
+    let rest = statements[count..]
+        .iter()
+        .map(ToTokens::to_token_stream)
+        .collect();
+    (items, rest)
 }
 
 /// `text` as the inside of a PromQL double-quoted string.

@@ -98,7 +98,8 @@ fn instrument_impl(block_options: &Options, mut block: ItemImpl) -> syn::Result<
             items.push(method.into_token_stream());
             continue;
         }
-        let options = own.merged_onto(block_options);
+        let fallible = returns::fallible(&method.sig) == returns::Fallible::Yes;
+        let options = own.merged_onto(block_options, fallible);
         validate::validate_options(&mut errors, &options, Place::Method);
         let function = InstrumentedFn::from_method(method);
         validate::validate_function(&mut errors, &options, &function);

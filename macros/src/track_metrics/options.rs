@@ -114,8 +114,13 @@ impl Options {
 
 impl Options {
     /// The options of a method inside an instrumented `impl` block: the method's own, and the
-    /// block's where the method says nothing.
-    pub fn merged_onto(self, block: &Options) -> Options {
+    /// block's where the method says nothing. The block's classifier and predicates reach only
+    /// the methods that return a `Result` (`fallible`): the block's other methods (`new`,
+    /// `len`) return something they were not written for.
+    pub fn merged_onto(self, block: &Options, fallible: bool) -> Options {
+        let from_block = |own: Option<Expr>, block: &Option<Expr>| {
+            own.or_else(|| block.clone().filter(|_| fallible))
+        };
         Options {
             name: self.name,
             calls: self.calls.or_else(|| block.calls.clone()),
@@ -124,9 +129,9 @@ impl Options {
             buckets: self.buckets.or_else(|| block.buckets.clone()),
             errors: self.errors.or_else(|| block.errors.clone()),
             in_flight: self.in_flight.or_else(|| block.in_flight.clone()),
-            error_type: self.error_type.or_else(|| block.error_type.clone()),
-            ok_if: self.ok_if.or_else(|| block.ok_if.clone()),
-            error_if: self.error_if.or_else(|| block.error_if.clone()),
+            error_type: from_block(self.error_type, &block.error_type),
+            ok_if: from_block(self.ok_if, &block.ok_if),
+            error_if: from_block(self.error_if, &block.error_if),
             future: self.future,
             self_type: self.self_type,
             no_docs: self.no_docs.or(block.no_docs),

@@ -38,39 +38,126 @@ impl Returns {
     }
 }
 
-/// The type of the call's result as it can be written in a `let` (no `impl Trait`), if known:
-/// the classification needs it settled before the value is returned (`text.parse()` is only
-/// typed by the return type).
+/// The type of the call's result as it can be written in a `let`, if known, with each
+/// `impl Trait` in it left to inference (`Result<impl Display, E>` is `Result<_, E>`): the
+/// classification needs the type settled before the value is returned (`text.parse()` is only
+/// typed by the return type, and an error type only by the signature).
 pub fn result_type(sig: &syn::Signature, declared_future: bool) -> Option<TokenStream> {
     let ty = match &sig.output {
         ReturnType::Default => return Some(quote!(())),
         ReturnType::Type(_, ty) => ty,
     };
     let result = if sig.asyncness.is_some() {
-        ty.to_token_stream()
+        (**ty).clone()
     } else if let Some(future) = future_output(ty) {
-        future.output?.to_token_stream()
+        future.output?
     } else if declared_future {
-        quote!(<#ty as ::core::future::Future>::Output)
+        return Some(quote!(<#ty as ::core::future::Future>::Output));
     } else {
-        ty.to_token_stream()
+        (**ty).clone()
     };
-    (!mentions_impl(result.clone())).then_some(result)
+    match without_impl(result) {
+        Type::Infer(_) => None,
+        result => Some(result.to_token_stream()),
+    }
 }
 
-/// Whether the call's result can be an error: its type's name ends in `Result` (`Result<T, E>`,
-/// `io::Result<T>`, `anyhow::Result<T>`), seen through the future it may be the output of. A
-/// guess from syntax, used only for the generated documentation.
-pub fn looks_fallible(sig: &syn::Signature) -> bool {
+/// `ty` with every `impl Trait` in it replaced by `_`.
+fn without_impl(ty: Type) -> Type {
+    match ty {
+        Type::ImplTrait(_) => Type::Infer(syn::TypeInfer {
+            underscore_token: Default::default(),
+        }),
+        Type::Path(mut path) => {
+            for segment in &mut path.path.segments {
+                if let PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                    for arg in &mut args.args {
+                        match arg {
+                            GenericArgument::Type(ty) => *ty = without_impl(ty.clone()),
+                            GenericArgument::AssocType(assoc) => {
+                                assoc.ty = without_impl(assoc.ty.clone());
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            Type::Path(path)
+        }
+        Type::Reference(mut reference) => {
+            *reference.elem = without_impl((*reference.elem).clone());
+            Type::Reference(reference)
+        }
+        Type::Tuple(mut tuple) => {
+            for elem in &mut tuple.elems {
+                *elem = without_impl(elem.clone());
+            }
+            Type::Tuple(tuple)
+        }
+        Type::Array(mut array) => {
+            *array.elem = without_impl((*array.elem).clone());
+            Type::Array(array)
+        }
+        Type::Slice(mut slice) => {
+            *slice.elem = without_impl((*slice.elem).clone());
+            Type::Slice(slice)
+        }
+        Type::Paren(paren) => without_impl(*paren.elem),
+        Type::Group(group) => without_impl(*group.elem),
+        other => other,
+    }
+}
+
+/// What the documentation can say of the call's errors, from the signature alone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Fallible {
+    /// The type's name ends in `Result`: `Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`.
+    Yes,
+    /// `()`, a primitive, `String`, `Option`, `Vec` and the like.
+    No,
+    /// A name the macro cannot see through.
+    Unknown,
+}
+
+/// Whether the call's result can be an `Err`, seen through the future it may be the output of:
+/// a guess from syntax, used only for the generated documentation.
+pub fn fallible(sig: &syn::Signature) -> Fallible {
+    const INFALLIBLE: &[&str] = &[
+        "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
+        "i128", "isize", "f32", "f64", "str", "String", "Option", "Vec", "Box", "Cow", "Self",
+        "HashMap", "BTreeMap", "HashSet", "BTreeSet", "VecDeque", "Arc", "Rc", "Duration",
+    ];
     let ReturnType::Type(_, ty) = &sig.output else {
-        return false;
+        return Fallible::No;
     };
     let result = match future_output(ty) {
         Some(future) => future.output,
         None => Some((**ty).clone()),
     };
-    matches!(result, Some(Type::Path(path))
-        if path.path.segments.last().is_some_and(|segment| segment.ident.to_string().ends_with("Result")))
+    match result {
+        Some(Type::Path(path)) => match path.path.segments.last() {
+            Some(last) if last.ident.to_string().ends_with("Result") => Fallible::Yes,
+            Some(last) if INFALLIBLE.iter().any(|name| last.ident == name) => Fallible::No,
+            _ => Fallible::Unknown,
+        },
+        Some(Type::Tuple(_) | Type::Reference(_) | Type::Array(_) | Type::Slice(_)) => Fallible::No,
+        Some(Type::ImplTrait(_)) => Fallible::No,
+        _ => Fallible::Unknown,
+    }
+}
+
+/// Whether an `impl Future` return also promises `Unpin`, which the call's future must keep.
+pub fn promises_unpin(sig: &syn::Signature) -> bool {
+    let ReturnType::Type(_, ty) = &sig.output else {
+        return false;
+    };
+    let Type::ImplTrait(bounds) = &**ty else {
+        return false;
+    };
+    bounds.bounds.iter().any(|bound| {
+        matches!(bound, TypeParamBound::Trait(bound)
+            if bound.path.segments.last().is_some_and(|segment| segment.ident == "Unpin"))
+    })
 }
 
 /// A future type recognised in a signature.
@@ -156,14 +243,5 @@ fn future_bound<'a>(bounds: impl IntoIterator<Item = &'a TypeParamBound>) -> Opt
             _ => None,
         };
         Some(output)
-    })
-}
-
-/// `impl Trait` cannot be written in a `let`.
-fn mentions_impl(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|token| match token {
-        proc_macro2::TokenTree::Ident(ident) => ident == "impl",
-        proc_macro2::TokenTree::Group(group) => mentions_impl(group.stream()),
-        _ => false,
     })
 }

@@ -153,10 +153,8 @@ fn all_options_on_an_async_method() {
                                     let __track_metrics_output: Result<(), Error> = loop {};
                                     return __track_metrics_output;
                                 }
-                                {
-                                    self.get(id).await?;
-                                    Ok(())
-                                }
+                                self.get(id).await?;
+                                Ok(())
                             }
                                 .await;
                             let __track_metrics_error_type = {

@@ -111,6 +111,18 @@ impl ErrorType for axum::http::StatusCode {
     }
 }
 
+/// axum's `(StatusCode, message)` error: as its status.
+#[cfg(feature = "axum")]
+impl<T> ErrorType for (axum::http::StatusCode, T) {
+    fn error_type(&self) -> &'static str {
+        self.0.error_type()
+    }
+
+    fn counts_as_error(&self) -> bool {
+        self.0.counts_as_error()
+    }
+}
+
 /// `"404"` for 404: a status code as a `&'static str`, from a table built at compile time.
 #[cfg(feature = "axum")]
 fn status_label(code: u16) -> &'static str {

@@ -80,3 +80,30 @@ where
         }
     }
 }
+
+/// Watches a plain function build the future it returns: a panic on the way is a call of its
+/// own, counted with `error_type="panic"`, as it would be in a function that returns a value.
+pub struct Building {
+    site: &'static CallSite,
+}
+
+impl Building {
+    #[inline]
+    pub fn new(site: &'static CallSite) -> Self {
+        Building { site }
+    }
+
+    /// The future is built: nothing to record here, the call is the future's.
+    #[inline]
+    pub fn built(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Building {
+    fn drop(&mut self) {
+        // Only reached while unwinding: `built` forgets it otherwise. Entering and dropping at
+        // once records a call that panicked; its duration, from here, is close to nothing.
+        drop(self.site.enter());
+    }
+}

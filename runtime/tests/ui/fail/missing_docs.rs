@@ -10,7 +10,12 @@ pub fn documented() {}
 #[track_metrics::track_metrics]
 pub fn undocumented() {}
 
+#[doc(alias = "other_name")]
+#[track_metrics::track_metrics]
+pub fn only_an_alias() {}
+
 fn main() {
     documented();
     undocumented();
+    only_an_alias();
 }

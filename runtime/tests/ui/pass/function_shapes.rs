@@ -97,6 +97,39 @@ async fn async_trait_object(number: bool) -> Box<dyn std::fmt::Display + Send> {
     Box::new("one")
 }
 
+/// An error type without `ErrorType` beside an `impl Trait`: the error type comes from the
+/// signature.
+#[track_metrics]
+fn opaque_ok(fail: bool) -> Result<impl std::fmt::Display, String> {
+    if fail {
+        return Err("failed".to_owned());
+    }
+    Ok(1)
+}
+
+#[track_metrics]
+async fn opaque_ok_async(fail: bool) -> Result<impl std::fmt::Display, String> {
+    if fail { Err("failed".to_owned()) } else { Ok(2) }
+}
+
+/// One line, no unused braces.
+#[track_metrics]
+async fn double(x: u32) -> u32 { x * 2 }
+
+/// An item first, then statements.
+#[track_metrics]
+async fn with_item(x: u32) -> u32 {
+    const OFFSET: u32 = 1;
+    let y = x + OFFSET;
+    y
+}
+
+/// `Unpin` kept.
+#[track_metrics]
+fn unpin_future() -> impl std::future::Future<Output = u8> + Unpin {
+    std::future::ready(3)
+}
+
 #[track_metrics]
 fn elided(text: &str) -> &str {
     text.trim()
@@ -123,6 +156,12 @@ fn main() {
     assert_eq!(elided(" a "), "a");
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     assert_eq!(runtime.block_on(async_trait_object(false)).to_string(), "one");
+    assert!(opaque_ok(true).is_err());
+    assert_eq!(opaque_ok(false).unwrap().to_string(), "1");
+    assert!(runtime.block_on(opaque_ok_async(true)).is_err());
+    assert_eq!(runtime.block_on(double(2)), 4);
+    assert_eq!(runtime.block_on(with_item(2)), 3);
+    assert_eq!(runtime.block_on(unpin_future()), 3);
     let scrape = track_metrics::testing::Exposition::parse(&track_metrics::render()).unwrap();
     let calls = |function| {
         let sample = scrape.samples().find(|s| s.name == "function_calls_total" && s.label("function") == Some(function));
