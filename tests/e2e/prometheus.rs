@@ -187,13 +187,13 @@ fn prometheus_sees_every_call_rate_latency_and_error_ratio() {
             .all(|(_, rate)| rate.is_finite() && *rate > 0.0),
         "{rates:?}"
     );
-    // `work` sleeps 2 to 6 ms: every duration is above 0.002 and at most 0.01, and more than
-    // 1% of them above 0.005, so the p99 lies in the (0.005, 0.01] bucket.
+    // `work` sleeps 2 to 6 ms, so more than 1% of the durations are above 0.005 and the p99 is
+    // too. No upper bound: a loaded machine oversleeps (a shuffled CI run saw 24 ms).
     let p99 = query(
         web,
         "histogram_quantile(0.99, sum by (le) (increase(function_duration_seconds_bucket{function=\"work\"}[1m])))",
     );
-    assert!(p99[0].1 > 0.005 && p99[0].1 <= 0.01, "{p99:?}");
+    assert!(p99[0].1 > 0.005 && p99[0].1.is_finite(), "{p99:?}");
     let ratio = query(
         web,
         "sum(function_errors_total{function=\"work\"}) / sum(function_calls_total{function=\"work\"})",
