@@ -15,8 +15,9 @@ use crate::common::{self, Response, in_own_process, request_with};
 use crate::test_name;
 
 track_metrics::metrics! {
-    /// Blocks its scrape until the test releases it
-    gauge HELD: held_scrape_items;
+    /// Blocks its scrape until the test releases it: one function per slot, as scrapes never
+    /// call one function twice at once
+    gauge HELD: held_scrape_items(slot);
 }
 
 /// Scrapes that a gauge function holds until the test releases them.
@@ -33,21 +34,27 @@ static HOLD: Hold = Hold {
 };
 static HOLDING: AtomicBool = AtomicBool::new(false);
 
+/// A gauge function that waits while the test holds scrapes.
+fn hold() -> f64 {
+    if HOLDING.load(Ordering::Acquire) {
+        HOLD.entered.fetch_add(1, Ordering::AcqRel);
+        let released = HOLD.released.lock().unwrap_or_else(PoisonError::into_inner);
+        let _released = HOLD
+            .release
+            .wait_while(released, |released| !*released)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+    1.0
+}
+
 impl Hold {
-    /// From now on, each scrape waits in the gauge's function until [`Hold::release`].
-    fn start() {
+    /// From now on, up to `renders` scrapes at once wait in a gauge function (one each) until
+    /// [`Hold::release`].
+    fn start(renders: usize) {
         HOLDING.store(true, Ordering::Release);
-        HELD.set_function(|| {
-            if HOLDING.load(Ordering::Acquire) {
-                HOLD.entered.fetch_add(1, Ordering::AcqRel);
-                let released = HOLD.released.lock().unwrap_or_else(PoisonError::into_inner);
-                let _released = HOLD
-                    .release
-                    .wait_while(released, |released| !*released)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-            1.0
-        });
+        for slot in 0..renders {
+            HELD.labels(slot.to_string()).set_function(hold);
+        }
     }
 
     fn wait_for(scrapes: usize) {
@@ -140,13 +147,16 @@ fn only_the_bearer_token_is_answered_and_gzip_follows_accept_encoding() {
                 "gzip;q=0, identity",
                 "gzip;Q=0",
                 "gzip; q=0.000",
+                "gzip;q=0, *",
+                "*;q=0",
+                "gzip;q=NaN",
                 "identity",
             ] {
                 let plain = get(addr, &[AUTHORIZED, ("Accept-Encoding", refusing)]);
                 assert_eq!(plain.header("content-encoding"), None, "{refusing}");
                 parsed(&plain);
             }
-            for accepting in ["*", "GZIP;q=0.5", "br, gzip;q=1"] {
+            for accepting in ["*", "GZIP;q=0.5", "br, gzip;q=1", "x-gzip", "*;q=0.1, br"] {
                 let compressed = get(addr, &[AUTHORIZED, ("Accept-Encoding", accepting)]);
                 assert_eq!(
                     compressed.header("content-encoding"),
@@ -293,7 +303,7 @@ fn scrapes_beyond_the_default_four_get_503_and_are_counted() {
                 .unwrap()
                 .local_addr()
                 .unwrap();
-            Hold::start();
+            Hold::start(4);
             let held: Vec<_> = (0..4)
                 .map(|_| std::thread::spawn(move || get(addr, &[])))
                 .collect();
@@ -328,7 +338,7 @@ fn a_set_bound_of_one_scrape_at_a_time_holds() {
                 .unwrap()
                 .local_addr()
                 .unwrap();
-            Hold::start();
+            Hold::start(1);
             let held = std::thread::spawn(move || get(addr, &[]));
             Hold::wait_for(1);
             assert_eq!(get(addr, &[]).status, 503);
@@ -365,7 +375,7 @@ fn renders_stay_at_the_bound_when_clients_hang_up_or_overstay() {
                 .unwrap()
                 .local_addr()
                 .unwrap();
-            Hold::start();
+            Hold::start(4);
             for round in 0..25 {
                 // Clients that hang up right after asking, and clients that stay until the
                 // connection deadline drops them: none of them frees a render that still runs.
@@ -422,7 +432,7 @@ fn a_gauge_function_that_blocks_holds_up_one_scrape_not_every_one() {
                 .unwrap()
                 .local_addr()
                 .unwrap();
-            Hold::start();
+            Hold::start(1);
             let first = get(addr, &[]);
             assert_eq!(first.status, 503, "{}", first.body);
             assert!(
@@ -441,7 +451,7 @@ fn a_gauge_function_that_blocks_holds_up_one_scrape_not_every_one() {
             let second = get(addr, &[]);
             let scrape = parsed(&second);
             assert!(
-                !second.body.contains("\nheld_scrape_items "),
+                !second.body.contains("\nheld_scrape_items{"),
                 "{}",
                 second.body
             );
@@ -463,7 +473,107 @@ fn a_gauge_function_that_blocks_holds_up_one_scrape_not_every_one() {
             );
             Hold::release();
             common::eventually("the function returns and shows again", || {
-                get(addr, &[]).body.contains("\nheld_scrape_items 1\n")
+                get(addr, &[])
+                    .body
+                    .contains("\nheld_scrape_items{slot=\"0\"} 1\n")
+            });
+        },
+    );
+}
+
+#[test]
+fn scrapes_that_come_while_a_gauge_function_blocks_do_not_call_it_again() {
+    in_own_process(
+        &test_name!(scrapes_that_come_while_a_gauge_function_blocks_do_not_call_it_again),
+        || {
+            let addr = track_metrics::Exporter::builder()
+                .listen_address("127.0.0.1:0")
+                .render_timeout(Duration::from_secs(30))
+                .install()
+                .unwrap()
+                .local_addr()
+                .unwrap();
+            Hold::start(1);
+            let held = std::thread::spawn(move || get(addr, &[]));
+            Hold::wait_for(1);
+            // More scrapes than the four render slots: none waits for the blocked function,
+            // none calls it again, and it has no earlier value to show.
+            for _ in 0..6 {
+                let scrape = get(addr, &[]);
+                assert_eq!(scrape.status, 200, "{}", scrape.body);
+                assert!(
+                    !scrape.body.contains("\nheld_scrape_items{"),
+                    "{}",
+                    scrape.body
+                );
+            }
+            assert_eq!(
+                HOLD.entered.load(Ordering::Acquire),
+                1,
+                "the function ran once"
+            );
+            Hold::release();
+            assert!(
+                held.join()
+                    .unwrap()
+                    .body
+                    .contains("\nheld_scrape_items{slot=\"0\"} 1\n")
+            );
+            let scrape = parsed(&get(addr, &[]));
+            assert_eq!(
+                scrape.value(
+                    "track_metrics_gauge_functions_skipped_total",
+                    &[("metric", "held_scrape_items")]
+                ),
+                Some(6.0)
+            );
+        },
+    );
+}
+
+track_metrics::metrics! {
+    /// A gauge whose function takes a while, read by the application too
+    gauge BUSY: busy_reading_items;
+}
+
+#[test]
+fn a_gauge_function_the_application_keeps_calling_is_in_every_scrape() {
+    in_own_process(
+        &test_name!(a_gauge_function_the_application_keeps_calling_is_in_every_scrape),
+        || {
+            let addr = track_metrics::Exporter::builder()
+                .listen_address("127.0.0.1:0")
+                .render_timeout(Duration::from_millis(100))
+                .install()
+                .unwrap()
+                .local_addr()
+                .unwrap();
+            BUSY.set_function(|| {
+                std::thread::sleep(Duration::from_millis(10));
+                3.0
+            });
+            let stop = AtomicBool::new(false);
+            std::thread::scope(|scope| {
+                for _ in 0..2 {
+                    scope.spawn(|| {
+                        while !stop.load(Ordering::Relaxed) {
+                            assert_eq!(BUSY.get(), 3.0);
+                        }
+                    });
+                }
+                // Calls of the application overlap without a break for far longer than the
+                // render timeout: no scrape takes that for a stuck function.
+                std::thread::sleep(Duration::from_millis(300));
+                for _ in 0..5 {
+                    let scrape = get(addr, &[]);
+                    assert!(
+                        scrape.body.contains("\nbusy_reading_items 3\n"),
+                        "{}",
+                        scrape.body
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                stop.store(true, Ordering::Relaxed);
             });
         },
     );

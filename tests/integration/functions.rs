@@ -297,7 +297,7 @@ async fn an_async_call_is_timed_from_first_poll_to_completion() {
     assert_eq!(duration_count("cancelled"), 1.0);
     let sum = duration_sum("cancelled");
     assert!(
-        sum >= 0.02 && sum <= started.elapsed().as_secs_f64(),
+        sum >= 0.02 && sum <= started.elapsed().as_secs_f64() * 1.01,
         "sum {sum}"
     );
 }

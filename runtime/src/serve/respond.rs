@@ -133,26 +133,40 @@ fn exposition_response(gzip: bool) -> Response<Full<Bytes>> {
     response
 }
 
-/// Whether `Accept-Encoding` lists gzip (or `*`) with a quality above zero. Coding names and
-/// the `q` parameter are case-insensitive (RFC 9110, 12.4.2).
+/// Whether `Accept-Encoding` accepts gzip: `gzip` (or its alias `x-gzip`) listed with a quality
+/// above zero, or else `*` with one. A coding listed by name is not covered by `*` (RFC 9110,
+/// 12.5.3), so `gzip;q=0, *` refuses it. Names and the `q` parameter are case-insensitive; a
+/// quality that is not a number between 0 and 1 refuses (identity is always safe).
 fn accepts_gzip(request: &Request<Incoming>) -> bool {
-    request
+    let mut gzip = None;
+    let mut any = None;
+    for coding in request
         .headers()
         .get_all(ACCEPT_ENCODING)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            let name = parts.next().unwrap_or_default();
-            let refused = parts.any(|parameter| {
-                parameter.split_once('=').is_some_and(|(key, value)| {
-                    key.trim().eq_ignore_ascii_case("q")
-                        && value.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
-                })
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
+    {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let mut accepted = true;
+        for parameter in parts {
+            if let Some((key, value)) = parameter.split_once('=') {
+                if key.trim().eq_ignore_ascii_case("q") {
+                    accepted = value
+                        .trim()
+                        .parse::<f32>()
+                        .is_ok_and(|q| (0.0..=1.0).contains(&q) && q > 0.0);
+                }
+            }
+        }
+        if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            gzip = Some(gzip.unwrap_or(false) || accepted);
+        } else if name == "*" {
+            any = Some(any.unwrap_or(false) || accepted);
+        }
+    }
+    gzip.or(any).unwrap_or(false)
 }
 
 fn plain(status: StatusCode, body: &str) -> Response<Full<Bytes>> {

@@ -47,13 +47,16 @@ pub struct Gauge {
     function: Mutex<Function>,
 }
 
-/// The function of a gauge, and whether calls of it are under way.
+/// The function of a gauge, and the call of it that scrapes share.
 #[derive(Default)]
 struct Function {
     function: Option<Callback>,
-    /// Calls running now, and since when some have been.
-    running: usize,
-    running_since: Option<quanta::Instant>,
+    /// When the call a scrape started began, while it runs: scrapes never call the function
+    /// again meanwhile, so that a function that blocks holds one render, not every one.
+    scrape_call_since: Option<quanta::Instant>,
+    /// What the last call a scrape made returned, for the scrapes that come while the next
+    /// one runs.
+    last: Option<f64>,
     /// Scrapes that left the series out because the function was stuck.
     skipped: u64,
 }
@@ -127,18 +130,22 @@ impl Gauge {
     }
 
     /// Reads the value from `function` at every scrape instead; the value set by the other
-    /// methods is ignored from then on. A function that panics leaves the series out of that
-    /// scrape, and so does one that has been running for longer than the render timeout
-    /// ([`ExporterBuilder::render_timeout`](crate::ExporterBuilder::render_timeout)) for an
-    /// earlier scrape, counted in `track_metrics_gauge_functions_skipped_total{metric}`: a
-    /// function that blocks holds up one scrape, not every one after it.
+    /// methods is ignored from then on. Scrapes never run it twice at once: a scrape that comes
+    /// while another's call runs shows the value the previous call returned, or leaves the
+    /// series out if that call has run for longer than the render timeout
+    /// ([`ExporterBuilder::render_timeout`](crate::ExporterBuilder::render_timeout)) or there
+    /// is no previous value, counted in `track_metrics_gauge_functions_skipped_total{metric}`:
+    /// a function that blocks holds up one scrape, not every one after it. A function that
+    /// panics leaves the series out of that scrape.
     ///
     /// The function runs without any lock of this crate held, so it may use any metric,
     /// this gauge included: a call of this gauge's [`get`](Self::get) from inside its own
     /// function reads the value set by the other methods instead of recursing (as does a
     /// function nested more than eight gauges deep).
     pub fn set_function(&self, function: impl Fn() -> f64 + Send + Sync + 'static) {
-        self.state().function = Some(Arc::new(function));
+        let mut state = self.state();
+        state.function = Some(Arc::new(function));
+        state.last = None;
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, Function> {
@@ -151,8 +158,8 @@ impl Gauge {
             .unwrap_or_else(|| f64::from_bits(self.bits.load(Ordering::Relaxed)))
     }
 
-    /// The value for a scrape: `None` when the function has been running for longer than
-    /// `stuck_after` already (for an earlier scrape), and the series is left out.
+    /// The value for a scrape: `None` when the series is left out (a call for an earlier
+    /// scrape still runs, and has for longer than `stuck_after` or returned nothing before).
     pub(crate) fn scrape(&self, stuck_after: Duration) -> Option<f64> {
         self.read(Some(stuck_after))
     }
@@ -190,34 +197,44 @@ impl Gauge {
                 drop(state);
                 return stored();
             };
+            let Some(stuck_after) = stuck_after else {
+                // A read by the application: its own call, whatever scrapes do.
+                drop(state);
+                return Some(function());
+            };
             let now = crate::storage::clock::clock().now();
-            let stuck = stuck_after
-                .zip(state.running_since)
-                .is_some_and(|(stuck_after, since)| {
-                    now.saturating_duration_since(since) > stuck_after
-                });
-            if stuck {
-                state.skipped += 1;
-                return None;
+            if let Some(since) = state.scrape_call_since {
+                let stuck = now.saturating_duration_since(since) > stuck_after;
+                let shared = state.last.filter(|_| !stuck);
+                if shared.is_none() {
+                    state.skipped += 1;
+                }
+                return shared;
             }
-            if state.running == 0 {
-                state.running_since = Some(now);
-            }
-            state.running += 1;
+            state.scrape_call_since = Some(now);
             function
         };
-        struct Finished<'a>(&'a Gauge);
+        /// Ends the scrapes' call, however it ends (a panic included).
+        struct Finished<'a> {
+            gauge: &'a Gauge,
+            value: Option<f64>,
+        }
         impl Drop for Finished<'_> {
             fn drop(&mut self) {
-                let mut state = self.0.state();
-                state.running -= 1;
-                if state.running == 0 {
-                    state.running_since = None;
+                let mut state = self.gauge.state();
+                state.scrape_call_since = None;
+                if self.value.is_some() {
+                    state.last = self.value;
                 }
             }
         }
-        let _finished = Finished(self);
-        Some(function())
+        let mut finished = Finished {
+            gauge: self,
+            value: None,
+        };
+        let value = function();
+        finished.value = Some(value);
+        Some(value)
     }
 }
 
