@@ -316,7 +316,7 @@ fn drive(duration: Duration) {
                 "track_metrics_scrapes_total",
                 "track_metrics_scrape_timeouts_total",
                 "track_metrics_connections_dropped_total",
-                "track_metrics_gauge_functions_skipped_total",
+                "track_metrics_skipped_functions_total",
             ] {
                 for sample in exposition.samples().filter(|s| s.name == family) {
                     let labels: Vec<String> = sample

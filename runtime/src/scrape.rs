@@ -19,7 +19,7 @@ pub(crate) const CARDINALITY_OVERFLOW: &str = "track_metrics_cardinality_overflo
 /// Keys of the `metrics` facade that recorded nothing, by reason.
 pub(crate) const FACADE_REFUSED: &str = "track_metrics_facade_refused_total";
 /// Scrapes that left a gauge out because its function was stuck, by family.
-pub(crate) const GAUGES_SKIPPED: &str = "track_metrics_gauge_functions_skipped_total";
+pub(crate) const GAUGES_SKIPPED: &str = "track_metrics_skipped_functions_total";
 
 /// The families a scrape adds of its own, for the install-time name checks.
 pub(crate) const OWN_FAMILIES: [(&str, Kind); 3] = [
@@ -129,5 +129,26 @@ pub(crate) fn text() -> String {
             crate::exposition::text::write(&mut families, &settings.global_labels)
         }
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The families written by hand here pass `promtool check metrics`'s naming rules, as the
+    /// ones declared with `metrics!` must to compile (a gauge-related name once said `gauge`).
+    #[test]
+    fn own_family_names_follow_promtools_rules() {
+        for (name, kind) in OWN_FAMILIES {
+            assert!(crate::model::names::is_metric_name(name), "{name}");
+            assert_eq!(name.ends_with("_total"), kind == Kind::Counter, "{name}");
+            for type_word in ["counter", "gauge", "histogram", "summary"] {
+                assert!(
+                    !name.split('_').any(|part| part == type_word),
+                    "{name} names the type {type_word}"
+                );
+            }
+        }
     }
 }

@@ -461,7 +461,7 @@ fn a_gauge_function_that_blocks_holds_up_one_scrape_not_every_one() {
             );
             assert_eq!(
                 scrape.value(
-                    "track_metrics_gauge_functions_skipped_total",
+                    "track_metrics_skipped_functions_total",
                     &[("metric", "held_scrape_items")]
                 ),
                 Some(1.0)
@@ -522,7 +522,7 @@ fn scrapes_that_come_while_a_gauge_function_blocks_do_not_call_it_again() {
             let scrape = parsed(&get(addr, &[]));
             assert_eq!(
                 scrape.value(
-                    "track_metrics_gauge_functions_skipped_total",
+                    "track_metrics_skipped_functions_total",
                     &[("metric", "held_scrape_items")]
                 ),
                 Some(6.0)

@@ -204,7 +204,7 @@ impl ExporterBuilder {
     /// How long a scrape may take to render: past it, the endpoint answers 503 (counted in
     /// `track_metrics_scrape_timeouts_total`) while the render finishes in the background, and
     /// later scrapes leave out a gauge whose function has been running for longer than this
-    /// (counted in `track_metrics_gauge_functions_skipped_total{metric}`), so that one blocked
+    /// (counted in `track_metrics_skipped_functions_total{metric}`), so that one blocked
     /// gauge function does not block every scrape after it. 5 seconds by default, below the 10
     /// seconds Prometheus waits for a scrape.
     pub fn render_timeout(mut self, timeout: Duration) -> Self {

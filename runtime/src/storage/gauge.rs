@@ -134,7 +134,7 @@ impl Gauge {
     /// while another's call runs shows the value the previous call returned, or leaves the
     /// series out if that call has run for longer than the render timeout
     /// ([`ExporterBuilder::render_timeout`](crate::ExporterBuilder::render_timeout)) or there
-    /// is no previous value, counted in `track_metrics_gauge_functions_skipped_total{metric}`:
+    /// is no previous value, counted in `track_metrics_skipped_functions_total{metric}`:
     /// a function that blocks holds up one scrape, not every one after it. A function that
     /// panics leaves the series out of that scrape.
     ///
