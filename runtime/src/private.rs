@@ -48,11 +48,7 @@ pub fn ok_if<R>(
     ok: impl FnOnce(&R) -> bool,
     by_type: Option<&'static str>,
 ) -> Option<&'static str> {
-    if ok(value) {
-        None
-    } else {
-        Some(by_type.unwrap_or(UNTYPED_ERROR))
-    }
+    error_if(value, |value| !ok(value), by_type)
 }
 
 /// `#[track_metrics(error_if = ..)]`: only a value the predicate accepts is an error, labelled

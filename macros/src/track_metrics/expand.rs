@@ -104,7 +104,8 @@ pub fn function(
     let future = Ident::new("__track_metrics_future", Span::mixed_site());
     let user_body = braced(body.clone(), *body_span);
     let declared_future = options.future.is_some();
-    let annotation = returns::result_type(sig, declared_future).map(|ty| quote!(: #ty));
+    let result_type = returns::result_type(sig, declared_future);
+    let annotation = result_type.as_ref().map(|ty| quote!(: #ty));
     let classified = |value: TokenStream| {
         let error_type = classification(options, &result);
         quote! {
@@ -118,21 +119,34 @@ pub fn function(
         quote!(::track_metrics::__private::CallFuture::new(#site, async move { #classified }))
     };
 
-    let instrumented = match Returns::of(sig, declared_future) {
+    let returns = Returns::of(sig, declared_future);
+    // `#[async_trait]` already turned an `async fn` into `Box::pin(async move { .. })`.
+    let async_trait = match returns {
+        Returns::Future { boxed: true } => async_trait_future(body),
+        _ => None,
+    };
+    let instrumented = match (returns, async_trait) {
+        // Time the async block, from its first poll, inside the one box.
+        (_, Some(BoxedFuture { pin, capture, body })) => {
+            let classified = classified(quote!(async move #body.await));
+            quote! {
+                #pin(::track_metrics::__private::CallFuture::new(#site, async #capture { #classified }))
+            }
+        }
         // A diverging body has no value to classify: it ends by panicking, or not at all.
         // The body in a block of its own, so that its items still come before any statement.
-        Returns::Never => quote! {
+        (Returns::Never, None) => quote! {
             #[allow(unused_mut)]
             let mut #guard = #site.enter();
             #user_body
         },
-        Returns::Async => {
+        (Returns::Async, None) => {
             // An async block's output is the type of its first `return`: one that never runs,
             // of the declared type, lets each real `return` coerce to it (a `Box<dyn Trait>`),
             // as in the function. tracing's `#[instrument]` does the same.
             // It goes inside the body's own braces: a block of the body's alone would be
             // "unnecessary braces" to rustc.
-            let body = match returns::result_type(sig, false) {
+            let body = match &result_type {
                 Some(ty) => {
                     // After the body's leading items, which must come before any statement.
                     let (items, rest) = leading_items(body);
@@ -155,18 +169,7 @@ pub fn function(
             let call = call_future(quote!(#body.await));
             quote!(#call.await)
         }
-        // `#[async_trait]` already turned the `async fn` into `Box::pin(async move { .. })`:
-        // time the async block, from its first poll, inside the one box.
-        Returns::Future { boxed: true } if async_trait_future(body).is_some() => {
-            let Some(BoxedFuture { pin, capture, body }) = async_trait_future(body) else {
-                unreachable!()
-            };
-            let classified = classified(quote!(async move #body.await));
-            quote! {
-                #pin(::track_metrics::__private::CallFuture::new(#site, async #capture { #classified }))
-            }
-        }
-        Returns::Future { boxed } => {
+        (Returns::Future { boxed }, None) => {
             // The body builds the future now (its own `return`s included); the call is the
             // future's, from its first poll.
             // A boxed future's type is written on the closure so that each `return` of the
@@ -198,11 +201,11 @@ pub fn function(
                 #call
             }
         }
-        Returns::Value => {
+        (Returns::Value, None) => {
             let error_type = classification(options, &result);
             // The return type written on the closure lets each `return` of the body coerce to
             // it (a `Box<dyn Trait>`), as it would in the function.
-            let closure_output = returns::result_type(sig, false).map(|ty| quote!(-> #ty));
+            let closure_output = result_type.as_ref().map(|ty| quote!(-> #ty));
             let check = quote_spanned! {sig.ident.span()=>
                 {
                     #[allow(unused_imports)]

@@ -441,15 +441,11 @@ impl<S: Series> Collect for Family<S> {
         if self.descriptor.kind != Kind::Gauge {
             return 0;
         }
-        let entries: Vec<&'static Entry<S>> = self
-            .index()
+        // Read under the table's lock: counting runs no user code, unlike `collect`.
+        self.index()
             .table
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .copied()
-            .collect();
-        entries
             .iter()
             .chain(self.overflow.get())
             .map(|entry| entry.series.skipped())
