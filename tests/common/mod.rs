@@ -275,8 +275,7 @@ macro_rules! test_name {
 /// its own way: `install()` holds for the rest of a process. The parent asserts that the child
 /// ran exactly this test and that it passed, within a minute.
 pub fn in_own_process(name: &str, body: impl FnOnce()) {
-    const VARIABLE: &str = "TRACK_METRICS_TEST_PROCESS";
-    if std::env::var(VARIABLE).as_deref() == Ok(name) {
+    if is_own_process(name) {
         body();
         return;
     }
@@ -289,15 +288,7 @@ pub fn in_own_process(name: &str, body: impl FnOnce()) {
     let output = directory.join("output");
     let file = std::fs::File::create(&output).unwrap();
     let mut child = Running(
-        Command::new(std::env::current_exe().unwrap())
-            .args([
-                name,
-                "--exact",
-                "--nocapture",
-                "--include-ignored",
-                "--test-threads=1",
-            ])
-            .env(VARIABLE, name)
+        own_process(name)
             .stdout(file.try_clone().unwrap())
             .stderr(file)
             .spawn()
@@ -327,15 +318,7 @@ pub fn in_own_process(name: &str, body: impl FnOnce()) {
 /// body runs when [`in_own_process`] sees it is the one asked for.
 pub fn spawn_own_process(name: &str) -> (Running, std::io::BufReader<std::process::ChildStdout>) {
     let mut child = Running(
-        Command::new(std::env::current_exe().unwrap())
-            .args([
-                name,
-                "--exact",
-                "--nocapture",
-                "--include-ignored",
-                "--test-threads=1",
-            ])
-            .env("TRACK_METRICS_TEST_PROCESS", name)
+        own_process(name)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -345,9 +328,27 @@ pub fn spawn_own_process(name: &str) -> (Running, std::io::BufReader<std::proces
     (child, stdout)
 }
 
+/// Names, in a child process, the one test it runs.
+const OWN_PROCESS_VARIABLE: &str = "TRACK_METRICS_TEST_PROCESS";
+
+/// This test binary, set to run the test `name` alone, as the child [`is_own_process`] tells.
+fn own_process(name: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            name,
+            "--exact",
+            "--nocapture",
+            "--include-ignored",
+            "--test-threads=1",
+        ])
+        .env(OWN_PROCESS_VARIABLE, name);
+    command
+}
+
 /// Whether this process is the child that runs the test `name` (see [`spawn_own_process`]).
 pub fn is_own_process(name: &str) -> bool {
-    std::env::var("TRACK_METRICS_TEST_PROCESS").as_deref() == Ok(name)
+    std::env::var(OWN_PROCESS_VARIABLE).as_deref() == Ok(name)
 }
 
 /// Keeps every message the runtime logs, for assertions.

@@ -70,6 +70,16 @@ impl Hold {
     }
 }
 
+/// Installs `builder` listening on a free loopback port, and returns the address.
+fn listening(builder: track_metrics::ExporterBuilder) -> SocketAddr {
+    builder
+        .listen_address("127.0.0.1:0")
+        .install()
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
 fn get(addr: SocketAddr, headers: &[(&str, &str)]) -> Response {
     request_with(
         TcpStream::connect(addr).unwrap(),
@@ -106,13 +116,7 @@ fn only_the_bearer_token_is_answered_and_gzip_follows_accept_encoding() {
     in_own_process(
         &test_name!(only_the_bearer_token_is_answered_and_gzip_follows_accept_encoding),
         || {
-            let addr = track_metrics::Exporter::builder()
-                .listen_address("127.0.0.1:0")
-                .bearer_token("s3cret-token")
-                .install()
-                .unwrap()
-                .local_addr()
-                .unwrap();
+            let addr = listening(track_metrics::Exporter::builder().bearer_token("s3cret-token"));
             let missing = get(addr, &[]);
             assert_eq!(missing.status, 401);
             assert_eq!(missing.header("www-authenticate"), Some("Bearer"));
@@ -174,15 +178,12 @@ fn other_networks_get_403_and_allowed_ones_need_basic_auth() {
     in_own_process(
         &test_name!(other_networks_get_403_and_allowed_ones_need_basic_auth),
         || {
-            let addr = track_metrics::Exporter::builder()
-                .listen_address("127.0.0.1:0")
-                .allow_network("127.0.0.2")
-                .allow_network("127.0.0.3/32")
-                .basic_auth("prometheus", "hunter2")
-                .install()
-                .unwrap()
-                .local_addr()
-                .unwrap();
+            let addr = listening(
+                track_metrics::Exporter::builder()
+                    .allow_network("127.0.0.2")
+                    .allow_network("127.0.0.3/32")
+                    .basic_auth("prometheus", "hunter2"),
+            );
             let from = |source, headers: &[(&str, &str)]| {
                 request_with(connect_from(source, addr), addr, "GET", "/metrics", headers)
             };
@@ -211,13 +212,9 @@ fn a_client_that_trickles_its_headers_is_cut_off_at_the_header_deadline() {
     in_own_process(
         &test_name!(a_client_that_trickles_its_headers_is_cut_off_at_the_header_deadline),
         || {
-            let addr = track_metrics::Exporter::builder()
-                .listen_address("127.0.0.1:0")
-                .header_timeout(Duration::from_secs(1))
-                .install()
-                .unwrap()
-                .local_addr()
-                .unwrap();
+            let addr = listening(
+                track_metrics::Exporter::builder().header_timeout(Duration::from_secs(1)),
+            );
             let mut stream = TcpStream::connect(addr).unwrap();
             stream
                 .set_read_timeout(Some(Duration::from_millis(100)))
@@ -265,13 +262,9 @@ fn an_idle_connection_is_closed_at_the_connection_deadline() {
     in_own_process(
         &test_name!(an_idle_connection_is_closed_at_the_connection_deadline),
         || {
-            let addr = track_metrics::Exporter::builder()
-                .listen_address("127.0.0.1:0")
-                .connection_timeout(Duration::from_secs(1))
-                .install()
-                .unwrap()
-                .local_addr()
-                .unwrap();
+            let addr = listening(
+                track_metrics::Exporter::builder().connection_timeout(Duration::from_secs(1)),
+            );
             let mut stream = TcpStream::connect(addr).unwrap();
             let started = Instant::now();
             // Keep-alive: the server would wait for the next request.
@@ -297,12 +290,7 @@ fn scrapes_beyond_the_default_four_get_503_and_are_counted() {
     in_own_process(
         &test_name!(scrapes_beyond_the_default_four_get_503_and_are_counted),
         || {
-            let addr = track_metrics::Exporter::builder()
-                .listen_address("127.0.0.1:0")
-                .install()
-                .unwrap()
-                .local_addr()
-                .unwrap();
+            let addr = listening(track_metrics::Exporter::builder());
             Hold::start(4);
             let held: Vec<_> = (0..4)
                 .map(|_| std::thread::spawn(move || get(addr, &[])))
@@ -331,13 +319,7 @@ fn a_set_bound_of_one_scrape_at_a_time_holds() {
     in_own_process(
         &test_name!(a_set_bound_of_one_scrape_at_a_time_holds),
         || {
-            let addr = track_metrics::Exporter::builder()
-                .listen_address("127.0.0.1:0")
-                .max_concurrent_scrapes(1)
-                .install()
-                .unwrap()
-                .local_addr()
-                .unwrap();
+            let addr = listening(track_metrics::Exporter::builder().max_concurrent_scrapes(1));
             Hold::start(1);
             let held = std::thread::spawn(move || get(addr, &[]));
             Hold::wait_for(1);
@@ -367,14 +349,11 @@ fn renders_stay_at_the_bound_when_clients_hang_up_or_overstay() {
     in_own_process(
         &test_name!(renders_stay_at_the_bound_when_clients_hang_up_or_overstay),
         || {
-            let addr = track_metrics::Exporter::builder()
-                .listen_address("127.0.0.1:0")
-                .connection_timeout(Duration::from_millis(300))
-                .render_timeout(Duration::from_secs(30))
-                .install()
-                .unwrap()
-                .local_addr()
-                .unwrap();
+            let addr = listening(
+                track_metrics::Exporter::builder()
+                    .connection_timeout(Duration::from_millis(300))
+                    .render_timeout(Duration::from_secs(30)),
+            );
             Hold::start(4);
             for round in 0..25 {
                 // Clients that hang up right after asking, and clients that stay until the
@@ -425,13 +404,7 @@ fn a_gauge_function_that_blocks_holds_up_one_scrape_not_every_one() {
         &test_name!(a_gauge_function_that_blocks_holds_up_one_scrape_not_every_one),
         || {
             let timeout = Duration::from_millis(300);
-            let addr = track_metrics::Exporter::builder()
-                .listen_address("127.0.0.1:0")
-                .render_timeout(timeout)
-                .install()
-                .unwrap()
-                .local_addr()
-                .unwrap();
+            let addr = listening(track_metrics::Exporter::builder().render_timeout(timeout));
             Hold::start(1);
             let first = get(addr, &[]);
             assert_eq!(first.status, 503, "{}", first.body);
@@ -486,13 +459,9 @@ fn scrapes_that_come_while_a_gauge_function_blocks_do_not_call_it_again() {
     in_own_process(
         &test_name!(scrapes_that_come_while_a_gauge_function_blocks_do_not_call_it_again),
         || {
-            let addr = track_metrics::Exporter::builder()
-                .listen_address("127.0.0.1:0")
-                .render_timeout(Duration::from_secs(30))
-                .install()
-                .unwrap()
-                .local_addr()
-                .unwrap();
+            let addr = listening(
+                track_metrics::Exporter::builder().render_timeout(Duration::from_secs(30)),
+            );
             Hold::start(1);
             let held = std::thread::spawn(move || get(addr, &[]));
             Hold::wait_for(1);
@@ -541,13 +510,9 @@ fn a_gauge_function_the_application_keeps_calling_is_in_every_scrape() {
     in_own_process(
         &test_name!(a_gauge_function_the_application_keeps_calling_is_in_every_scrape),
         || {
-            let addr = track_metrics::Exporter::builder()
-                .listen_address("127.0.0.1:0")
-                .render_timeout(Duration::from_millis(100))
-                .install()
-                .unwrap()
-                .local_addr()
-                .unwrap();
+            let addr = listening(
+                track_metrics::Exporter::builder().render_timeout(Duration::from_millis(100)),
+            );
             BUSY.set_function(|| {
                 std::thread::sleep(Duration::from_millis(10));
                 3.0
@@ -587,13 +552,8 @@ fn serve_with_64_descriptors() {
     };
     // SAFETY: `setrlimit` reads the limit it is given.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
-    let addr = track_metrics::Exporter::builder()
-        .listen_address("127.0.0.1:0")
-        .header_timeout(Duration::from_secs(60))
-        .install()
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr =
+        listening(track_metrics::Exporter::builder().header_timeout(Duration::from_secs(60)));
     println!("ADDR {addr}");
     // Serves until the parent closes standard input.
     let mut line = String::new();
