@@ -410,3 +410,28 @@ pub fn line_of(source: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("`{needle}` is not in the source"))
         + 1
 }
+
+/// Polls `future` once (it must stay pending), waits `pending_for`, and drops it: a cancelled
+/// call. Returns the shortest and longest duration the call can have, from moments measured
+/// around the poll and the drop, with 1% of slack for the runtime's clock against std's: bounds
+/// that hold however long a loaded machine takes between them.
+pub fn cancel_after<F: std::future::Future>(future: F, pending_for: Duration) -> (f64, f64) {
+    let mut future = Box::pin(future);
+    let before_poll = Instant::now();
+    let waker = std::task::Waker::noop();
+    assert!(
+        future
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker))
+            .is_pending()
+    );
+    let after_poll = Instant::now();
+    std::thread::sleep(pending_for);
+    let before_drop = Instant::now();
+    drop(future);
+    let after_drop = Instant::now();
+    (
+        (before_drop - after_poll).as_secs_f64() * 0.99,
+        (after_drop - before_poll).as_secs_f64() * 1.01,
+    )
+}

@@ -290,15 +290,15 @@ async fn an_async_call_is_timed_from_first_poll_to_completion() {
     assert_eq!(calls("never_polled"), 0.0);
     assert_eq!(duration_count("never_polled"), 0.0);
 
-    let started = Instant::now();
-    let timed_out = tokio::time::timeout(Duration::from_millis(20), cancelled()).await;
-    assert!(timed_out.is_err());
+    // Polled once, then dropped 20 ms later: the duration lies between the moments measured
+    // around the poll and the drop.
+    let (shortest, longest) = common::cancel_after(cancelled(), Duration::from_millis(20));
     assert_eq!(calls("cancelled"), 1.0);
     assert_eq!(duration_count("cancelled"), 1.0);
     let sum = duration_sum("cancelled");
     assert!(
-        sum >= 0.02 && sum <= started.elapsed().as_secs_f64() * 1.01,
-        "sum {sum}"
+        (shortest..=longest).contains(&sum),
+        "sum {sum}, between {shortest} and {longest}"
     );
 }
 
