@@ -28,19 +28,32 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::MatchedPath;
-use axum::http::{Method, Request, Response, header};
+use axum::http::{HeaderMap, Method, Request, Response, header};
 use axum::response::IntoResponse;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::Format;
 use crate::self_metrics::{HTTP_REQUEST_DURATION, HTTP_REQUESTS, HTTP_REQUESTS_IN_FLIGHT};
 use crate::storage::gauge::InProgress;
 
 /// The axum handler of the exposition: `Router::new().route("/metrics", get(metrics))`.
-pub async fn metrics() -> impl IntoResponse {
+///
+/// The format is the one the request's `Accept` header asks for ([`Format::from_accept`]):
+/// protobuf, OpenMetrics or text 0.0.4. Compression is the router's to add
+/// (`tower_http::compression::CompressionLayer`).
+pub async fn metrics(headers: HeaderMap) -> impl IntoResponse {
+    let format = Format::from_accept(
+        headers
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok()),
+    );
     (
-        [(header::CONTENT_TYPE, crate::CONTENT_TYPE)],
-        crate::render(),
+        [
+            (header::CONTENT_TYPE, format.content_type()),
+            (header::VARY, "Accept"),
+        ],
+        crate::render_as(format),
     )
 }
 

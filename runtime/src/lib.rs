@@ -73,13 +73,15 @@ pub mod __private;
 
 pub use error::{BucketProblem, Error};
 pub use exposition::CONTENT_TYPE;
+pub use exposition::format::Format;
 #[cfg(feature = "http")]
 pub use install::builder::{ADDR_VARIABLE, DEFAULT_ADDR};
-pub use install::builder::{Exporter, ExporterBuilder};
+pub use install::builder::{ExemplarSource, Exporter, ExporterBuilder};
 pub use model::buckets::DEFAULT_BUCKETS;
 pub use model::labels::{LabelEnum, LabelValue};
 pub use model::names::{OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE};
 pub use model::outcome::ErrorType;
+pub use model::snapshot::Trace;
 #[cfg(feature = "push")]
 pub use push::{PushOnDrop, Pushgateway};
 pub use state::DEFAULT_MAX_SERIES;
@@ -295,4 +297,28 @@ pub fn install() -> Result<Exporter, Error> {
 /// ```
 pub fn render() -> String {
     scrape::text()
+}
+
+/// The current exposition in `format`, to answer with `format.content_type()`; pick the format
+/// with [`Format::from_accept`] from the scraper's `Accept` header.
+///
+/// ```
+/// use track_metrics::Format;
+///
+/// track_metrics::metrics! {
+///     /// Jobs processed
+///     pub counter JOBS: jobs_processed_total;
+/// }
+///
+/// track_metrics::Exporter::builder().without_listener().install()?;
+/// JOBS.inc();
+/// let format = Format::from_accept(Some("application/openmetrics-text; version=1.0.0"));
+/// let body = String::from_utf8(track_metrics::render_as(format)).unwrap();
+/// assert!(body.contains("# TYPE jobs_processed counter\n"));
+/// assert!(body.contains("jobs_processed_total 1\n"));
+/// assert!(body.ends_with("# EOF\n"));
+/// # Ok::<(), track_metrics::Error>(())
+/// ```
+pub fn render_as(format: Format) -> Vec<u8> {
+    scrape::exposition(format)
 }

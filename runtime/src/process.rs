@@ -73,10 +73,7 @@ pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
             name,
             help: Some(Cow::Borrowed(help)),
             kind: *kind,
-            series: vec![SeriesSnapshot {
-                labels: Vec::new(),
-                value: Value::Float(value),
-            }],
+            series: vec![SeriesSnapshot::new(Vec::new(), Value::Float(value))],
         });
     }
 }

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 
+use crate::exposition::format::Format;
 use crate::model::kind::Kind;
 use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
 use crate::state::{self, Settings};
@@ -111,9 +112,8 @@ fn counts(
         kind: Kind::Counter,
         series: values
             .into_iter()
-            .map(|(value, count)| SeriesSnapshot {
-                labels: vec![(label, Cow::Borrowed(value))],
-                value: Value::Int(count),
+            .map(|(value, count)| {
+                SeriesSnapshot::new(vec![(label, Cow::Borrowed(value))], Value::Int(count))
             })
             .collect(),
     })
@@ -129,6 +129,23 @@ pub(crate) fn text() -> String {
             crate::exposition::text::write(&mut families, &settings.global_labels)
         }
         None => String::new(),
+    }
+}
+
+/// The exposition in `format`; empty before `install()` and from inside a scrape (an
+/// OpenMetrics one still ends in `# EOF`).
+pub(crate) fn exposition(format: Format) -> Vec<u8> {
+    let settings = state::settings();
+    let mut families = settings.and_then(families).unwrap_or_default();
+    let globals = settings.map_or(&[][..], |settings| &settings.global_labels);
+    let created = settings.map_or(0.0, |settings| settings.installed_at);
+    match format {
+        Format::Text => crate::exposition::text::write(&mut families, globals).into_bytes(),
+        Format::OpenMetrics => {
+            crate::exposition::openmetrics::write(&mut families, globals, created).into_bytes()
+        }
+        #[cfg(feature = "protobuf")]
+        Format::Protobuf => crate::exposition::protobuf::write(&mut families, globals, created),
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::model::buckets::DEFAULT_BUCKETS;
+use crate::storage::native::NativeLayout;
 
 /// How many label sets a family keeps when neither its declaration nor the builder says.
 pub const DEFAULT_MAX_SERIES: usize = 1000;
@@ -34,8 +35,18 @@ pub(crate) struct Settings {
     pub(crate) max_series: usize,
     /// Every `#[track_metrics]` function shows its calls in flight.
     pub(crate) in_flight: bool,
+    /// Native histograms of `#[track_metrics]` functions: the builder's resolution and bucket
+    /// limit, and whether every function has one or only those that ask.
+    pub(crate) native_layout: NativeLayout,
+    pub(crate) native_everywhere: bool,
+    /// The duration families that a function asked a native histogram for: every function
+    /// recording into one has it, since Prometheus reads a family as all native or all classic.
+    pub(crate) native_families: Vec<&'static str>,
     /// How long a render may take: see [`DEFAULT_RENDER_TIMEOUT`].
     pub(crate) render_timeout: Duration,
+    /// When `install()` ran, in seconds since the Unix epoch: the `_created` time of every
+    /// count, which `#[track_metrics]` starts then (see the OpenMetrics writer).
+    pub(crate) installed_at: f64,
     /// The scrape includes the `process_*` families.
     #[cfg_attr(not(feature = "process"), allow(dead_code))]
     pub(crate) process_metrics: bool,

@@ -494,3 +494,24 @@ mod tests {
         }
     }
 }
+
+/// The messages of the protobuf format (`io.prometheus.client`, client_model's
+/// `metrics.proto`), to decode what [`crate::render_as`]`(Format::Protobuf)` returns in tests.
+///
+/// ```
+/// use prost::Message as _;
+/// use track_metrics::testing::protobuf::MetricFamily;
+///
+/// track_metrics::Exporter::builder().without_listener().install()?;
+/// let bytes = track_metrics::render_as(track_metrics::Format::Protobuf);
+/// let mut rest = &bytes[..];
+/// while !rest.is_empty() {
+///     let family = MetricFamily::decode_length_delimited(&mut rest).unwrap();
+///     assert!(family.name.is_some());
+/// }
+/// # Ok::<(), track_metrics::Error>(())
+/// ```
+#[cfg(feature = "protobuf")]
+pub mod protobuf {
+    pub use crate::exposition::protobuf::wire::*;
+}

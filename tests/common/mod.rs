@@ -192,7 +192,8 @@ pub fn pipe(
         .spawn()
         .expect("start the reader");
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(text.as_bytes()).unwrap();
+    // A reader that stops early says why on its standard error, which the caller shows.
+    let _ = stdin.write_all(text.as_bytes());
     drop(stdin);
     child.wait_with_output().unwrap()
 }

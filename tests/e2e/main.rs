@@ -7,6 +7,7 @@
 mod common;
 
 mod docs;
+mod native_histograms;
 mod prometheus;
 mod pushgateway;
 mod quickstart;

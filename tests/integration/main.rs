@@ -15,6 +15,7 @@ mod declared;
 mod endpoint;
 mod escaping;
 mod facade;
+mod formats;
 mod functions;
 mod golden_signals;
 mod http_layer;

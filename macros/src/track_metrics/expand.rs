@@ -322,6 +322,14 @@ fn call_site(options: &Options, names: &Names, name_span: Span) -> TokenStream {
             let value = proc_macro2::Literal::f64_suffixed(*value);
             quote!(#value)
         });
+    let native_histogram = options.native_histogram.is_some();
+    let native_factor = proc_macro2::Literal::f64_suffixed(
+        options
+            .native_histogram
+            .as_ref()
+            .and_then(|native| native.factor)
+            .map_or(0.0, |(factor, _)| factor),
+    );
     // `line!()` spanned on the function name reports the function's line, not the attribute's.
     let line = quote_spanned!(name_span=> ::track_metrics::__private::line!());
     quote! {
@@ -343,6 +351,8 @@ fn call_site(options: &Options, names: &Names, name_span: Span) -> TokenStream {
                     track_in_flight: #track_in_flight,
                     labels: &[#(#labels),*],
                     buckets: &[#(#buckets),*],
+                    native_histogram: #native_histogram,
+                    native_factor: #native_factor,
                 });
             &__TRACK_METRICS_CALL_SITE
         }

@@ -8,7 +8,7 @@ use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, bracketed, parenthesized};
 
 const KEYS: &str = "`name`, `calls`, `duration`, `errors`, `in_flight`, `labels`, `buckets`, \
-                    `error_type`, `ok_if`, `error_if`, `future`, `self_type`, `no_docs` or `skip`";
+                    `native_histogram`, `error_type`, `ok_if`, `error_if`, `future`, `self_type`, `no_docs` or `skip`";
 
 /// Everything between the parentheses of `#[track_metrics(...)]`.
 #[derive(Default)]
@@ -23,6 +23,9 @@ pub struct Options {
     pub labels: Option<Labels>,
     /// Histogram bucket bounds of the duration family.
     pub buckets: Option<Buckets>,
+    /// A native histogram beside the classic buckets: `native_histogram` alone for the
+    /// builder's resolution, or `native_histogram = 1.05` for a factor of its own.
+    pub native_histogram: Option<NativeHistogram>,
     /// The counter of errors by type; `function_errors_total` when absent.
     pub errors: Option<LitStr>,
     /// The in-flight gauge: `in_flight` alone for `function_calls_in_flight`, or its name.
@@ -46,6 +49,12 @@ pub struct Options {
 #[derive(Clone)]
 pub struct InFlight {
     pub name: Option<LitStr>,
+}
+
+#[derive(Clone)]
+pub struct NativeHistogram {
+    /// The resolution factor and its span; `None` for the builder's.
+    pub factor: Option<(f64, Span)>,
 }
 
 #[derive(Clone)]
@@ -80,6 +89,14 @@ impl Options {
             "labels" => set_once(&mut self.labels, parse_labels(meta, key.span())?),
             "buckets" => set_once(&mut self.buckets, parse_buckets(meta)?),
             "errors" => set_once(&mut self.errors, string_value(meta)?),
+            "native_histogram" => {
+                let factor = if meta.input.peek(Token![=]) {
+                    Some(crate::numbers::number(&meta.value()?.parse()?)?)
+                } else {
+                    None
+                };
+                set_once(&mut self.native_histogram, NativeHistogram { factor })
+            }
             "in_flight" => {
                 let name = if meta.input.peek(Token![=]) {
                     Some(string_value(meta)?)
@@ -127,6 +144,9 @@ impl Options {
             duration: self.duration.or_else(|| block.duration.clone()),
             labels: self.labels.or_else(|| block.labels.clone()),
             buckets: self.buckets.or_else(|| block.buckets.clone()),
+            native_histogram: self
+                .native_histogram
+                .or_else(|| block.native_histogram.clone()),
             errors: self.errors.or_else(|| block.errors.clone()),
             in_flight: self.in_flight.or_else(|| block.in_flight.clone()),
             error_type: from_block(self.error_type, &block.error_type),

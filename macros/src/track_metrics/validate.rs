@@ -97,6 +97,7 @@ fn check_place(errors: &mut Errors, options: &Options, place: Place) {
             || options.in_flight.is_some()
             || options.labels.is_some()
             || options.buckets.is_some()
+            || options.native_histogram.is_some()
             || options.error_type.is_some()
             || options.ok_if.is_some()
             || options.error_if.is_some()
@@ -161,6 +162,21 @@ fn check_common(errors: &mut Errors, options: &Options) {
     }
     if let Some(buckets) = &options.buckets {
         check_buckets(errors, buckets);
+    }
+    if let Some((factor, span)) = options
+        .native_histogram
+        .as_ref()
+        .and_then(|native| native.factor)
+    {
+        if !(factor > 1.0 && factor.is_finite()) {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "a native histogram's factor is how much each bucket is wider than the one \
+                     below, so it is above 1 (1.1 gives buckets 9% wide), not {factor}"
+                ),
+            ));
+        }
     }
 }
 

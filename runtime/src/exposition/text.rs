@@ -42,36 +42,9 @@ fn write_series(
     let sample = |out: &mut String, suffix: &str, extra: Option<(&str, &str)>, value: Number| {
         out.push_str(name);
         out.push_str(suffix);
-        let globals = globals
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()));
-        let own = series.labels.iter().map(|(name, value)| (*name, &**value));
-        // An empty value is no label in Prometheus: leaving it out keeps one spelling per series.
-        let mut pairs = globals
-            .chain(own)
-            .chain(extra)
-            .filter(|(_, value)| !value.is_empty())
-            .peekable();
-        if pairs.peek().is_some() {
-            out.push('{');
-            for (index, (name, value)) in pairs.enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                out.push_str(name);
-                out.push_str("=\"");
-                push_escaped(out, value, true);
-                out.push('"');
-            }
-            out.push('}');
-        }
+        push_labels(out, globals, series, extra);
         out.push(' ');
-        match value {
-            Number::Int(value) => {
-                let _ = write!(out, "{value}");
-            }
-            Number::Float(value) => push_float(out, value),
-        }
+        value.push(out);
         out.push('\n');
     };
     let mut bound_text = String::new();
@@ -82,6 +55,7 @@ fn write_series(
             bounds,
             counts,
             sum,
+            ..
         } => {
             let mut cumulative = 0_u64;
             for (bound, count) in bounds.iter().zip(counts) {
@@ -121,15 +95,58 @@ fn write_series(
     }
 }
 
+/// Appends `{globals,own,extra}` (nothing when all are empty), values escaped.
+pub(crate) fn push_labels(
+    out: &mut String,
+    globals: &[(String, String)],
+    series: &SeriesSnapshot,
+    extra: Option<(&str, &str)>,
+) {
+    let globals = globals
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()));
+    let own = series.labels.iter().map(|(name, value)| (*name, &**value));
+    // An empty value is no label in Prometheus: leaving it out keeps one spelling per series.
+    let mut pairs = globals
+        .chain(own)
+        .chain(extra)
+        .filter(|(_, value)| !value.is_empty())
+        .peekable();
+    if pairs.peek().is_some() {
+        out.push('{');
+        for (index, (name, value)) in pairs.enumerate() {
+            if index > 0 {
+                out.push(',');
+            }
+            out.push_str(name);
+            out.push_str("=\"");
+            push_escaped(out, value, true);
+            out.push('"');
+        }
+        out.push('}');
+    }
+}
+
 /// A sample value: counts are written as integers, everything else as floats.
 #[derive(Clone, Copy)]
-enum Number {
+pub(crate) enum Number {
     Int(u64),
     Float(f64),
 }
 
+impl Number {
+    pub(crate) fn push(self, out: &mut String) {
+        match self {
+            Number::Int(value) => {
+                let _ = write!(out, "{value}");
+            }
+            Number::Float(value) => push_float(out, value),
+        }
+    }
+}
+
 /// Appends `text` escaped: backslashes and line feeds always, double quotes in label values.
-fn push_escaped(out: &mut String, text: &str, quotes: bool) {
+pub(crate) fn push_escaped(out: &mut String, text: &str, quotes: bool) {
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -159,13 +176,13 @@ mod tests {
     use crate::model::kind::Kind;
 
     fn series(labels: &[(&'static str, &'static str)], value: Value) -> SeriesSnapshot {
-        SeriesSnapshot {
-            labels: labels
+        SeriesSnapshot::new(
+            labels
                 .iter()
                 .map(|(name, value)| (*name, Cow::Borrowed(*value)))
                 .collect(),
             value,
-        }
+        )
     }
 
     #[test]
@@ -191,6 +208,7 @@ mod tests {
                         bounds: &[0.5, 1.0],
                         counts: vec![1, 0, 2],
                         sum: 7.5,
+                        native: None,
                     },
                 )],
             },

@@ -104,6 +104,19 @@ pub struct ExporterBuilder {
     in_flight: bool,
     process_metrics: bool,
     render_timeout: Duration,
+    native: Native,
+    exemplar_source: Option<ExemplarSource>,
+}
+
+/// Where exemplars come from: a function that returns the sampled trace the current call runs
+/// in, if any. It runs on every recorded call of a function with exemplars, so it must be cheap.
+pub type ExemplarSource = fn() -> Option<crate::Trace>;
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Native {
+    pub(crate) everywhere: bool,
+    pub(crate) factor: f64,
+    pub(crate) max_buckets: usize,
 }
 
 impl Default for ExporterBuilder {
@@ -131,6 +144,15 @@ impl ExporterBuilder {
             in_flight: false,
             process_metrics: cfg!(feature = "process"),
             render_timeout: crate::state::DEFAULT_RENDER_TIMEOUT,
+            native: Native {
+                everywhere: false,
+                factor: crate::storage::native::DEFAULT_NATIVE_FACTOR,
+                max_buckets: crate::storage::native::DEFAULT_NATIVE_MAX_BUCKETS,
+            },
+            #[cfg(feature = "otel")]
+            exemplar_source: Some(crate::storage::exemplars::opentelemetry),
+            #[cfg(not(feature = "otel"))]
+            exemplar_source: None,
         }
     }
 
@@ -262,6 +284,60 @@ impl ExporterBuilder {
         self
     }
 
+    /// Gives every `#[track_metrics]` function a native histogram beside its classic buckets,
+    /// with buckets that grow by at most `factor` (above 1; 1.1 gives schema 3, buckets 9%
+    /// wide), as client_golang's `NativeHistogramBucketFactor`. It also sets the factor of the
+    /// functions that ask for one with `#[track_metrics(native_histogram)]`.
+    ///
+    /// Native histograms reach Prometheus over protobuf, which it asks for when started with
+    /// `--enable-feature=native-histograms`; other scrapers get the classic buckets only.
+    pub fn native_histograms(mut self, factor: f64) -> Self {
+        self.native.everywhere = true;
+        self.native.factor = factor;
+        self
+    }
+
+    /// The resolution factor of the native histograms that functions ask for with
+    /// `#[track_metrics(native_histogram)]`, without giving every function one; 1.1 by default.
+    pub fn native_histogram_factor(mut self, factor: f64) -> Self {
+        self.native.factor = factor;
+        self
+    }
+
+    /// How many native buckets a series keeps (160 by default): past it, the series halves its
+    /// resolution, merging neighbouring buckets, until it fits. Counts are never dropped.
+    pub fn native_histogram_max_buckets(mut self, limit: usize) -> Self {
+        self.native.max_buckets = limit;
+        self
+    }
+
+    /// Where exemplars come from: by default the current OpenTelemetry context (feature
+    /// `otel`) or nowhere (without it). `None` turns exemplars off.
+    ///
+    /// ```
+    /// fn current_trace() -> Option<track_metrics::Trace> {
+    ///     // Ask your tracing system; `None` outside a sampled trace.
+    ///     Some(track_metrics::Trace { trace_id: [7; 16], span_id: [9; 8] })
+    /// }
+    ///
+    /// #[track_metrics::track_metrics]
+    /// fn handle() {}
+    ///
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .exemplar_source(Some(current_trace))
+    ///     .install()?;
+    /// handle();
+    /// let format = track_metrics::Format::OpenMetrics;
+    /// let text = String::from_utf8(track_metrics::render_as(format)).unwrap();
+    /// assert!(text.contains(r#"# {trace_id="07070707070707070707070707070707",span_id="0909090909090909"}"#));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
+    pub fn exemplar_source(mut self, source: Option<ExemplarSource>) -> Self {
+        self.exemplar_source = source;
+        self
+    }
+
     /// Installs the global recorder and starts the endpoint.
     ///
     /// # Errors
@@ -299,6 +375,8 @@ pub(crate) struct Parts {
     pub(crate) in_flight: bool,
     pub(crate) process_metrics: bool,
     pub(crate) render_timeout: Duration,
+    pub(crate) native: Native,
+    pub(crate) exemplar_source: Option<ExemplarSource>,
 }
 
 impl ExporterBuilder {
@@ -318,6 +396,8 @@ impl ExporterBuilder {
             in_flight: self.in_flight,
             process_metrics: self.process_metrics,
             render_timeout: self.render_timeout,
+            native: self.native,
+            exemplar_source: self.exemplar_source,
         }
     }
 }

@@ -267,6 +267,8 @@ mod tests {
             track_in_flight: false,
             labels: &[],
             buckets: &[],
+            native_histogram: false,
+            native_factor: 0.0,
         }
     }
 

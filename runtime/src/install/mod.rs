@@ -15,7 +15,9 @@ use crate::model::descriptor::{Descriptor, SiteInfo};
 use crate::state::{self, Settings};
 use crate::storage::call_site::{CALL_SITES, CallSite};
 use crate::storage::declared::FAMILIES;
+use crate::storage::exemplars;
 use crate::storage::facade::{Facade, FacadeRecorder};
+use crate::storage::native::NativeLayout;
 
 static INSTALLING: Mutex<()> = Mutex::new(());
 
@@ -33,6 +35,22 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     }
     checks::global_labels(&parts.global_labels)?;
     checks::bucket_layout(|| "default buckets".to_owned(), &parts.default_buckets)?;
+    if !(parts.native.factor > 1.0 && parts.native.factor.is_finite()) {
+        return Err(Error::setting(
+            "native_histograms",
+            format!(
+                "the native histogram factor must be a finite number above 1 (1.1 gives buckets \
+                 9% wide), not {}",
+                parts.native.factor
+            ),
+        ));
+    }
+    if parts.native.max_buckets == 0 {
+        return Err(Error::setting(
+            "native_histogram_max_buckets",
+            "a native histogram needs at least 1 bucket",
+        ));
+    }
     if parts.render_timeout.is_zero() {
         return Err(Error::setting(
             "render_timeout",
@@ -81,6 +99,16 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
         in_flight: parts.in_flight,
         process_metrics: parts.process_metrics,
         render_timeout: parts.render_timeout,
+        native_layout: NativeLayout::new(parts.native.factor, parts.native.max_buckets),
+        native_everywhere: parts.native.everywhere,
+        native_families: infos
+            .iter()
+            .filter(|info| info.native_histogram)
+            .map(|info| info.duration)
+            .collect(),
+        installed_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64()),
     }));
     let layout_of = |descriptor: &Descriptor| {
         if descriptor.buckets.is_empty() {
@@ -126,6 +154,9 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     }
     // From here on nothing fails: the process is installed.
     Facade::publish(facade);
+    if let Some(source) = parts.exemplar_source {
+        exemplars::set_source(source);
+    }
     state::set(settings);
     for site in CALL_SITES.iter() {
         site.register(settings);

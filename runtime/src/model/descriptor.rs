@@ -62,6 +62,10 @@ pub struct SiteInfo {
     pub labels: &'static [(&'static str, &'static str)],
     /// Bucket bounds of the duration family; empty for the family's default.
     pub buckets: &'static [f64],
+    /// Whether the attribute asked for a native histogram (the builder can ask for all).
+    pub native_histogram: bool,
+    /// The native histogram's resolution factor; 0 for the builder's.
+    pub native_factor: f64,
 }
 
 impl SiteInfo {

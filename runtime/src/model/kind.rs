@@ -13,6 +13,8 @@ pub enum Kind {
     Summary,
     /// `info`: a gauge at 1 whose labels carry the information.
     Info,
+    /// `stateset`: one series per state, labelled by the family's name, exactly one at 1.
+    StateSet,
 }
 
 impl Kind {
@@ -20,7 +22,7 @@ impl Kind {
     pub(crate) fn type_name(self) -> &'static str {
         match self {
             Kind::Counter => "counter",
-            Kind::Gauge | Kind::Info => "gauge",
+            Kind::Gauge | Kind::Info | Kind::StateSet => "gauge",
             Kind::Histogram => "histogram",
             Kind::Summary => "summary",
         }
@@ -35,7 +37,7 @@ impl Kind {
                 names.extend(name.strip_suffix("_total").map(str::to_owned));
                 names
             }
-            Kind::Gauge | Kind::Info => vec![name.to_owned()],
+            Kind::Gauge | Kind::Info | Kind::StateSet => vec![name.to_owned()],
             Kind::Histogram => ["_bucket", "_sum", "_count", ""]
                 .iter()
                 .map(|suffix| format!("{name}{suffix}"))

@@ -21,6 +21,65 @@ pub(crate) struct FamilySnapshot {
 pub(crate) struct SeriesSnapshot {
     pub(crate) labels: Vec<(&'static str, Cow<'static, str>)>,
     pub(crate) value: Value,
+    /// The exemplars of a histogram by bucket (one per bound, then `+Inf`), or of a counter
+    /// (one); empty when none was recorded.
+    pub(crate) exemplars: Vec<Option<Exemplar>>,
+}
+
+impl SeriesSnapshot {
+    /// A series without exemplars.
+    pub(crate) fn new(labels: Vec<(&'static str, Cow<'static, str>)>, value: Value) -> Self {
+        SeriesSnapshot {
+            labels,
+            value,
+            exemplars: Vec::new(),
+        }
+    }
+}
+
+/// One observation made inside a sampled trace, kept to link a bucket or a counter to it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Exemplar {
+    /// The observed value (a histogram) or the increment (a counter).
+    pub(crate) value: f64,
+    /// When it was observed, in seconds since the Unix epoch.
+    pub(crate) timestamp: f64,
+    pub(crate) trace: Trace,
+}
+
+/// The trace and span an observation was made in, as OpenTelemetry identifies them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trace {
+    /// The 16-byte trace id; written as 32 lowercase hex digits.
+    pub trace_id: [u8; 16],
+    /// The 8-byte span id; written as 16 lowercase hex digits.
+    pub span_id: [u8; 8],
+}
+
+impl Trace {
+    /// The ids in lowercase hex, as OpenTelemetry and Prometheus spell them.
+    pub(crate) fn hex(&self) -> (String, String) {
+        fn hex(bytes: &[u8]) -> String {
+            use std::fmt::Write as _;
+            bytes.iter().fold(String::new(), |mut out, byte| {
+                let _ = write!(out, "{byte:02x}");
+                out
+            })
+        }
+        (hex(&self.trace_id), hex(&self.span_id))
+    }
+}
+
+/// The sparse exponential buckets of a native histogram, as Prometheus reads them: bucket `k`
+/// of schema `s` holds the observations in `(2^((k-1)/2^s), 2^(k/2^s)]`, negative ones mirrored.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct NativeBuckets {
+    pub(crate) schema: i32,
+    pub(crate) zero_threshold: f64,
+    pub(crate) zero_count: u64,
+    /// `(key, count)` in increasing key order, empty buckets left out.
+    pub(crate) positive: Vec<(i32, u64)>,
+    pub(crate) negative: Vec<(i32, u64)>,
 }
 
 /// The value of a series, read consistently: a histogram's buckets, count and sum come from the
@@ -36,6 +95,8 @@ pub(crate) enum Value {
         bounds: &'static [f64],
         counts: Vec<u64>,
         sum: f64,
+        /// The same observations in native buckets, when the series keeps them.
+        native: Option<Box<NativeBuckets>>,
     },
     /// `(quantile, value)` pairs over the summary's window; count and sum over its life.
     Summary {

@@ -13,13 +13,13 @@ use std::sync::Arc;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
-    ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY,
-    WWW_AUTHENTICATE,
+    ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue,
+    VARY, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::Semaphore;
 
-use crate::exposition;
+use crate::exposition::format::Format;
 use crate::self_metrics::{SCRAPE_DURATION, SCRAPE_TIMEOUTS, SCRAPES};
 use crate::serve::policy::Policy;
 
@@ -58,10 +58,16 @@ pub(crate) async fn respond(
         response
     } else if let Ok(slot) = renders.try_acquire_owned() {
         let gzip = accepts_gzip(&request);
+        let format = Format::from_accept(
+            request
+                .headers()
+                .get(ACCEPT)
+                .and_then(|accept| accept.to_str().ok()),
+        );
         let render = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let _timer = SCRAPE_DURATION.start_timer();
-            exposition_response(gzip)
+            exposition_response(format, gzip)
         });
         match tokio::time::timeout(policy.render_timeout, render).await {
             Ok(Ok(response)) => response,
@@ -108,18 +114,18 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
             == 0
 }
 
-fn exposition_response(gzip: bool) -> Response<Full<Bytes>> {
-    let text = crate::render();
+fn exposition_response(format: Format, gzip: bool) -> Response<Full<Bytes>> {
+    let body = crate::render_as(format);
     let mut response = Response::new(Full::new(Bytes::new()));
     let headers = response.headers_mut();
     headers.insert(
         CONTENT_TYPE,
-        HeaderValue::from_static(exposition::CONTENT_TYPE),
+        HeaderValue::from_static(format.content_type()),
     );
-    headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
     if gzip {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        if encoder.write_all(text.as_bytes()).is_ok() {
+        if encoder.write_all(&body).is_ok() {
             if let Ok(compressed) = encoder.finish() {
                 response
                     .headers_mut()
@@ -129,7 +135,7 @@ fn exposition_response(gzip: bool) -> Response<Full<Bytes>> {
             }
         }
     }
-    *response.body_mut() = Full::new(Bytes::from(text));
+    *response.body_mut() = Full::new(Bytes::from(body));
     response
 }
 

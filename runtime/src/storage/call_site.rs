@@ -28,6 +28,8 @@ use crate::state::{self, Settings};
 use crate::storage::cells::{self, Cells};
 use crate::storage::clock;
 use crate::storage::counter::Counter;
+use crate::storage::exemplars::{self, Exemplars};
+use crate::storage::native::{NativeHistogram, NativeLayout};
 
 /// Every call site of every instrumented function of the program, gathered by the linker.
 #[linkme::distributed_slice]
@@ -107,6 +109,9 @@ pub(crate) struct SiteSeries {
     ticks_above: &'static [u64],
     in_flight: bool,
     errors: ErrorTable,
+    /// Where the durations go instead of `cells` when the function has a native histogram.
+    native: Option<NativeHistogram>,
+    exemplars: Exemplars,
 }
 
 impl SiteSeries {
@@ -131,6 +136,18 @@ impl SiteSeries {
             ticks_above,
             in_flight: info.track_in_flight || settings.in_flight,
             errors: ErrorTable::default(),
+            native: (settings.native_everywhere
+                || info.native_histogram
+                || settings.native_families.contains(&info.duration))
+            .then(|| {
+                let layout = if info.native_factor > 0.0 {
+                    NativeLayout::new(info.native_factor, settings.native_layout.max_buckets)
+                } else {
+                    settings.native_layout
+                };
+                NativeHistogram::new(bounds, layout)
+            }),
+            exemplars: Exemplars::new(bounds.len() + 1),
         }
     }
 
@@ -144,17 +161,29 @@ impl SiteSeries {
         } else {
             self.ticks_above.partition_point(|above| *above <= ticks)
         };
-        self.cells.write(|words| {
-            cells::together(words, |words| {
-                cells::add(&words[SUM], ticks);
-                cells::add(&words[FIRST_BUCKET + bucket], 1);
-            });
-        });
+        match &self.native {
+            None => self.cells.write(|words| {
+                cells::together(words, |words| {
+                    cells::add(&words[SUM], ticks);
+                    cells::add(&words[FIRST_BUCKET + bucket], 1);
+                });
+            }),
+            Some(native) => native.observe(bucket, clock::seconds_between(self.clock, 0, ticks)),
+        }
+        if let Some(trace) = exemplars::current() {
+            let seconds = clock::seconds_between(self.clock, 0, ticks);
+            self.exemplars.record(bucket, seconds, trace);
+        }
     }
 
     /// The duration histogram, the error counts, then the call count: read in this order (and
     /// written in the other), calls are never fewer than recorded durations or errors.
     fn read(&self) -> (Value, Vec<(&'static str, u64)>, u64) {
+        if let Some(native) = &self.native {
+            let histogram = native.value();
+            let errors = self.errors();
+            return (histogram, errors, self.cells.sum(self.calls));
+        }
         let mut counts = vec![0_u64; self.bounds.len() + 1];
         let mut ticks = 0_u64;
         let mut copy = vec![0_u64; self.calls - 1];
@@ -165,18 +194,24 @@ impl SiteSeries {
                 *total = total.saturating_add(*count);
             }
         });
-        let errors = self
-            .errors
-            .entries()
-            .map(|entry| (entry.error_type, entry.counter.get()))
-            .collect();
+        let errors = self.errors();
         let calls = self.cells.sum(self.calls);
         let histogram = Value::Histogram {
             bounds: self.bounds,
             counts,
             sum: clock::seconds_between(self.clock, 0, ticks),
+            native: None,
         };
         (histogram, errors, calls)
+    }
+}
+
+impl SiteSeries {
+    fn errors(&self) -> Vec<(&'static str, u64)> {
+        self.errors
+            .entries()
+            .map(|entry| (entry.error_type, entry.counter.get()))
+            .collect()
     }
 }
 
@@ -358,22 +393,16 @@ pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
             Value::Histogram { counts, .. } => Value::histogram_count(counts),
             _ => 0,
         };
-        let with = |value: Value| SeriesSnapshot {
-            labels: labels.clone(),
-            value,
-        };
+        let with = |value: Value| SeriesSnapshot::new(labels.clone(), value);
         push(
             info.calls,
             CALLS_HELP,
             Kind::Counter,
             with(Value::Int(calls)),
         );
-        push(
-            info.duration,
-            DURATION_HELP,
-            Kind::Histogram,
-            with(histogram),
-        );
+        let mut duration = with(histogram);
+        duration.exemplars = series.exemplars.read();
+        push(info.duration, DURATION_HELP, Kind::Histogram, duration);
         if series.in_flight {
             let in_flight = calls.saturating_sub(finished) as f64;
             push(
@@ -390,10 +419,7 @@ pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
                 info.errors,
                 ERRORS_HELP,
                 Kind::Counter,
-                SeriesSnapshot {
-                    labels,
-                    value: Value::Int(count),
-                },
+                SeriesSnapshot::new(labels, Value::Int(count)),
             );
         }
     }

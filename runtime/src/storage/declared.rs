@@ -185,10 +185,7 @@ impl<S: Series> Collect for Metric<S> {
         let series = self
             .series()
             .value()
-            .map(|SeriesValue(value)| SeriesSnapshot {
-                labels: Vec::new(),
-                value,
-            });
+            .map(|SeriesValue(value)| SeriesSnapshot::new(Vec::new(), value));
         out.0
             .push(snapshot(self.descriptor, series.into_iter().collect()));
     }
@@ -420,10 +417,7 @@ impl<S: Series> Collect for Family<S> {
                 if entry.overflow {
                     pairs.push((OVERFLOW_LABEL, Cow::Borrowed("true")));
                 }
-                Some(SeriesSnapshot {
-                    labels: pairs,
-                    value,
-                })
+                Some(SeriesSnapshot::new(pairs, value))
             })
             .collect();
         out.0.push(snapshot(self.descriptor, series));
@@ -494,10 +488,7 @@ impl Collect for InfoMetric {
             .collect();
         out.0.push(snapshot(
             self.descriptor,
-            vec![SeriesSnapshot {
-                labels,
-                value: Value::Int(1),
-            }],
+            vec![SeriesSnapshot::new(labels, Value::Int(1))],
         ));
     }
 }

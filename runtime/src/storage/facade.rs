@@ -557,10 +557,7 @@ impl Facade {
         for (mut family, handles) in families {
             family.series = handles
                 .into_iter()
-                .map(|(labels, handle)| SeriesSnapshot {
-                    labels,
-                    value: handle.value(),
-                })
+                .map(|(labels, handle)| SeriesSnapshot::new(labels, handle.value()))
                 .collect();
             out.push(family);
         }

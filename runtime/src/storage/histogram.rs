@@ -118,6 +118,7 @@ impl Histogram {
             bounds: self.bounds,
             counts,
             sum,
+            native: None,
         }
     }
 }

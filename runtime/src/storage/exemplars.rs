@@ -1,0 +1,99 @@
+//! Exemplars: per bucket (or per counter), the last observation made inside a sampled trace.
+//!
+//! Where the trace comes from is set once by `install()`: the current OpenTelemetry context
+//! (feature `otel`), a function of the application's, or nowhere. With nowhere, asking costs
+//! one load of a pointer; with a source and no sampled trace, what the source costs (for
+//! OpenTelemetry, a look at a thread-local). Only an observation inside a sampled trace reads
+//! the wall clock and writes a slot.
+//!
+//! A slot is written under a `try_lock`: a writer that finds it busy leaves the exemplar that
+//! another thread is writing, since an exemplar is one sample among many, and no call waits.
+
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::model::snapshot::{Exemplar, Trace};
+
+/// Where exemplars come from.
+pub(crate) type Source = fn() -> Option<Trace>;
+
+static SOURCE: OnceLock<Source> = OnceLock::new();
+
+/// Sets the source for the rest of the process; `install()` calls it once.
+pub(crate) fn set_source(source: Source) {
+    let _ = SOURCE.set(source);
+}
+
+/// The sampled trace the current call is in, if there is a source and one.
+#[inline]
+pub(crate) fn current() -> Option<Trace> {
+    let source = SOURCE.get()?;
+    read(*source)
+}
+
+fn read(source: Source) -> Option<Trace> {
+    // A source may touch thread-locals that are gone (a call recorded from a thread-local's
+    // destructor): an exemplar is not worth a panic.
+    std::panic::catch_unwind(source).ok().flatten()
+}
+
+/// The trace of the current OpenTelemetry context, when its span is sampled.
+#[cfg(feature = "otel")]
+pub(crate) fn opentelemetry() -> Option<Trace> {
+    use opentelemetry::trace::TraceContextExt as _;
+    opentelemetry::Context::map_current(|context| {
+        let span = context.span();
+        let span = span.span_context();
+        (span.is_sampled() && span.is_valid()).then(|| Trace {
+            trace_id: span.trace_id().to_bytes(),
+            span_id: span.span_id().to_bytes(),
+        })
+    })
+}
+
+/// The exemplar slots of one series, made at its first exemplar.
+pub(crate) struct Exemplars {
+    len: usize,
+    slots: OnceLock<Box<[Mutex<Option<Exemplar>>]>>,
+}
+
+impl Exemplars {
+    /// Slots for `len` buckets (1 for a counter).
+    pub(crate) const fn new(len: usize) -> Self {
+        Exemplars {
+            len,
+            slots: OnceLock::new(),
+        }
+    }
+
+    /// Keeps `value`, observed now in `trace`, as the exemplar of bucket `index`.
+    #[cold]
+    pub(crate) fn record(&self, index: usize, value: f64, trace: Trace) {
+        let slots = self
+            .slots
+            .get_or_init(|| (0..self.len).map(|_| Mutex::new(None)).collect());
+        let Some(slot) = slots.get(index) else {
+            return;
+        };
+        if let Ok(mut slot) = slot.try_lock() {
+            let timestamp = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |since| since.as_secs_f64());
+            *slot = Some(Exemplar {
+                value,
+                timestamp,
+                trace,
+            });
+        }
+    }
+
+    /// The exemplar of each slot; empty when none was ever recorded.
+    pub(crate) fn read(&self) -> Vec<Option<Exemplar>> {
+        self.slots.get().map_or_else(Vec::new, |slots| {
+            slots
+                .iter()
+                .map(|slot| *slot.lock().unwrap_or_else(PoisonError::into_inner))
+                .collect()
+        })
+    }
+}
