@@ -36,6 +36,14 @@ fn instrumented_err(x: u64) -> Result<u64, std::fmt::Error> {
     }
 }
 
+// A family of its own: a function that asks for a native histogram makes its whole duration
+// family native, and the other functions here measure the classic one.
+#[track_metrics(native_histogram, duration = "native_duration_seconds")]
+#[inline(never)]
+fn instrumented_native(x: u64) -> u64 {
+    x.wrapping_mul(31).rotate_left(7)
+}
+
 #[track_metrics(in_flight)]
 #[inline(never)]
 fn instrumented_in_flight(x: u64) -> u64 {
@@ -239,6 +247,9 @@ fn per_call(c: &mut Criterion) {
     group.bench_function("#[track_metrics]", |b| {
         b.iter(|| instrumented(black_box(3)))
     });
+    group.bench_function("#[track_metrics(native_histogram)]", |b| {
+        b.iter(|| instrumented_native(black_box(3)))
+    });
     group.bench_function("#[track_metrics] returning Err", |b| {
         b.iter(|| instrumented_err(black_box(3)))
     });
@@ -316,6 +327,12 @@ fn contended(c: &mut Criterion) {
             black_box(instrumented(i));
         }),
     );
+    group.bench_function(
+        "#[track_metrics(native_histogram)]",
+        two_threads(|i| {
+            black_box(instrumented_native(i));
+        }),
+    );
     group.bench_function("metrics! counter, no labels", two_threads(|_| PLAIN.inc()));
     group.bench_function(
         "metrics! counter, &'static str labels",
@@ -329,6 +346,31 @@ fn contended(c: &mut Criterion) {
             metrics::counter!("contended_calls_total").increment(1);
         }),
     );
+    group.finish();
+}
+
+/// A call under each OpenTelemetry context: none (what `per_call` measures too), a span the
+/// sampler dropped, and a sampled span, whose call records an exemplar.
+fn exemplars(c: &mut Criterion) {
+    use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+
+    let mut group = c.benchmark_group("exemplars (feature otel)");
+    group.bench_function("#[track_metrics], no span", |b| {
+        b.iter(|| instrumented(black_box(3)))
+    });
+    for (name, sampler) in [
+        ("#[track_metrics], in an unsampled span", Sampler::AlwaysOff),
+        (
+            "#[track_metrics], in a sampled span: records an exemplar",
+            Sampler::AlwaysOn,
+        ),
+    ] {
+        let provider = SdkTracerProvider::builder().with_sampler(sampler).build();
+        provider.tracer("bench").in_span("call", |_| {
+            group.bench_function(name, |b| b.iter(|| instrumented(black_box(3))));
+        });
+    }
     group.finish();
 }
 
@@ -372,6 +414,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = clocks, per_call, futures, declared, contended, render
+    targets = clocks, per_call, futures, declared, contended, exemplars, render
 }
 criterion_main!(benches);

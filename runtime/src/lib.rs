@@ -88,6 +88,7 @@ pub use state::DEFAULT_MAX_SERIES;
 pub use storage::counter::Counter;
 pub use storage::gauge::{Gauge, InProgress};
 pub use storage::histogram::{Histogram, Observe, Timer};
+pub use storage::stateset::StateSet;
 pub use storage::summary::Summary;
 
 /// Counts the calls of a function and times them, into Prometheus metrics.
@@ -302,7 +303,7 @@ pub fn render() -> String {
 /// The current exposition in `format`, to answer with `format.content_type()`; pick the format
 /// with [`Format::from_accept`] from the scraper's `Accept` header.
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use track_metrics::Format;
 ///
 /// track_metrics::metrics! {

@@ -8,6 +8,33 @@ pub use core::{concat, file, line, module_path};
 
 pub use linkme;
 
+pub use crate::__exemplars_query as exemplars_query;
+
+/// The `# Metrics` docs' exemplar query, where exemplars come from OpenTelemetry.
+#[cfg(feature = "otel")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __exemplars_query {
+    ($($selector:tt)*) => {
+        ::core::concat!(
+            "# Exemplars: the trace of a recent call per bucket (Prometheus with \
+             --enable-feature=exemplar-storage; Grafana's Exemplars switch, or \
+             /api/v1/query_exemplars)\n",
+            $($selector)*
+        )
+    };
+}
+
+/// Nothing without a built-in source of exemplars.
+#[cfg(not(feature = "otel"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __exemplars_query {
+    ($($selector:tt)*) => {
+        ""
+    };
+}
+
 pub use crate::model::descriptor::{Descriptor, SiteInfo};
 pub use crate::model::kind::Kind;
 pub use crate::model::labels::{LabelEnum, LabelValue};
@@ -18,10 +45,11 @@ pub use crate::storage::call_future::{Building, CallFuture};
 pub use crate::storage::call_site::{CALL_SITES, CallGuard, CallSite};
 pub use crate::storage::counter::Counter;
 pub use crate::storage::declared::{
-    Collect, FAMILIES, Family, InfoMetric, Metric, Series, SeriesValue, Snapshots,
+    Collect, FAMILIES, Family, InfoMetric, Metric, Series, SeriesExemplars, SeriesValue, Snapshots,
 };
 pub use crate::storage::gauge::Gauge;
 pub use crate::storage::histogram::Histogram;
+pub use crate::storage::stateset::StateSet;
 pub use crate::storage::summary::Summary;
 
 /// Runs an instrumented body as a closure that is `FnOnce` by its bound, so that the body may

@@ -39,6 +39,8 @@ fn the_rendered_docs_list_the_series_and_the_queries() {
         format!(
             "histogram_quantile(0.99, sum by (le) (rate(function_duration_seconds_bucket{selector}[5m])))"
         ),
+        // The tests build the runtime with `otel`, whose exemplars the docs show how to query.
+        format!("/api/v1/query_exemplars)\nfunction_duration_seconds_bucket{selector}"),
     ] {
         assert!(
             text.contains(&expected),

@@ -39,6 +39,23 @@ fn bad_settings_are_typed_errors_then_a_good_install_works_once() {
                 "{in_use}"
             );
 
+            for factor in [1.0, 0.5, f64::NAN, f64::INFINITY] {
+                let error = refused(Exporter::builder().native_histograms(factor));
+                assert!(
+                    matches!(
+                        &error,
+                        Error::InvalidSetting {
+                            setting: "native_histograms",
+                            ..
+                        }
+                    ),
+                    "{error:?}"
+                );
+                assert!(error.to_string().contains("above 1"), "{error}");
+            }
+            let error = refused(Exporter::builder().native_histogram_max_buckets(0));
+            assert!(error.to_string().contains("at least 1 bucket"), "{error}");
+
             let bucket_problem = |error: Error| match error {
                 Error::InvalidBuckets { problem, .. } => problem,
                 other => panic!("{other:?}"),

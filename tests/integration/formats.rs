@@ -17,7 +17,25 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0";
 const PROTOBUF: &str =
     "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
 
+#[derive(Clone, Copy, track_metrics::LabelValue)]
+enum Phase {
+    #[label = "idle"]
+    Idle,
+    #[label = "busy"]
+    Busy,
+    Draining,
+}
+
 track_metrics::metrics! {
+    /// The phase of each worker
+    enum FORMATS_PHASE: formats_worker_phase<Phase>(worker);
+    /// Bytes sent, with the trace of the last send
+    #[exemplars]
+    counter FORMATS_SENT: formats_sent_bytes_total;
+    /// Latency, with the trace of each bucket's last observation
+    #[exemplars]
+    #[buckets(0.1, 1.0)]
+    histogram FORMATS_LATENCY: formats_latency_seconds(route);
     /// Bytes read, with "quotes" and \ backslashes in its help
     counter FORMATS_READ: formats_read_bytes_total(source);
     /// Observations that can be negative
@@ -117,6 +135,66 @@ fn the_accept_header_picks_the_format_and_gzip_works_with_each() {
     }
 }
 
+#[test]
+fn an_enum_family_is_one_series_per_state_in_text_and_protobuf() {
+    common::exporter();
+    FORMATS_PHASE.labels("a").state(Phase::Busy);
+    FORMATS_PHASE.labels("b").state(Phase::Draining);
+    FORMATS_PHASE.labels("b").state(Phase::Idle);
+    assert_eq!(FORMATS_PHASE.labels("b").get(), "idle");
+    let (_, scrape) = common::scrape();
+    for (worker, state, value) in [
+        ("a", "idle", 0.0),
+        ("a", "busy", 1.0),
+        ("a", "Draining", 0.0),
+        ("b", "idle", 1.0),
+        ("b", "busy", 0.0),
+    ] {
+        let labels = [("worker", worker), ("formats_worker_phase", state)];
+        assert_eq!(
+            common::value(&scrape, "formats_worker_phase", &labels),
+            value
+        );
+    }
+    let families = decode(&get(Some(PROTOBUF), false).bytes);
+    let family = families
+        .iter()
+        .find(|family| family.name.as_deref() == Some("formats_worker_phase"))
+        .unwrap();
+    assert_eq!(family.r#type, Some(MetricType::Gauge as i32));
+    // Worker `c` is the OpenMetrics test's.
+    let ours: Vec<_> = family
+        .metric
+        .iter()
+        .filter(|metric| {
+            !metric
+                .label
+                .iter()
+                .any(|pair| pair.name() == "worker" && pair.value() == "c")
+        })
+        .collect();
+    assert_eq!(ours.len(), 6);
+    let current: Vec<_> = ours
+        .iter()
+        .filter(|metric| metric.gauge.as_ref().unwrap().value() == 1.0)
+        .map(|metric| {
+            metric
+                .label
+                .iter()
+                .map(|pair| format!("{}={}", pair.name(), pair.value()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    assert_eq!(
+        current,
+        [
+            "worker=a,formats_worker_phase=busy",
+            "worker=b,formats_worker_phase=idle"
+        ]
+    );
+}
+
 fn decode(mut bytes: &[u8]) -> Vec<MetricFamily> {
     let mut families = Vec::new();
     while !bytes.is_empty() {
@@ -203,7 +281,12 @@ fn openmetrics_is_read_by_prometheus_clients_openmetrics_parser() {
         .inc_by(3);
     FORMATS_SIGNED.observe(-0.5);
     untraced();
-    let (trace_id, span_id) = in_sampled_span(traced);
+    FORMATS_PHASE.labels("c").state(Phase::Draining);
+    let (trace_id, span_id) = in_sampled_span(|| {
+        traced();
+        FORMATS_SENT.inc_by(512);
+        FORMATS_LATENCY.labels("/users").observe(0.25);
+    });
     let response = get(Some(OPENMETRICS), false);
     assert_eq!(response.status, 200);
     const READ: &str = r#"
@@ -290,4 +373,34 @@ print(json.dumps(samples))
             .iter()
             .any(|s| s[3] == "formats_signed_offset_ratio_sum")
     );
+
+    // A state set, and the exemplars of declared families that opted in.
+    let phase: Vec<_> = samples
+        .iter()
+        .filter(|s| s[0] == "formats_worker_phase" && s[4]["worker"] == "c")
+        .map(|s| {
+            (
+                s[1].as_str().unwrap(),
+                s[4]["formats_worker_phase"].as_str().unwrap(),
+                s[5].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        phase,
+        [
+            ("stateset", "idle", 0.0),
+            ("stateset", "busy", 0.0),
+            ("stateset", "Draining", 1.0)
+        ]
+    );
+    let sent = find("formats_sent_bytes_total", "");
+    assert_eq!(sent[6][0]["trace_id"], trace_id.as_str());
+    assert_eq!(sent[6][1], 512.0);
+    let latency = samples
+        .iter()
+        .find(|s| s[3] == "formats_latency_seconds_bucket" && s[4]["le"] == "1.0")
+        .unwrap();
+    assert_eq!(latency[6][0]["trace_id"], trace_id.as_str());
+    assert_eq!(latency[6][1], 0.25);
 }

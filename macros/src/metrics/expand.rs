@@ -69,8 +69,12 @@ fn declaration(declaration: &Declaration) -> TokenStream {
     }
 }
 
-fn series_type(kind: Kind) -> TokenStream {
-    match kind {
+fn series_type(declaration: &Declaration) -> TokenStream {
+    match declaration.kind {
+        Kind::Enum => {
+            let state = &declaration.state_type;
+            quote!(::track_metrics::__private::StateSet<#state>)
+        }
         Kind::Counter => quote!(::track_metrics::__private::Counter),
         Kind::Gauge => quote!(::track_metrics::__private::Gauge),
         Kind::Histogram => quote!(::track_metrics::__private::Histogram),
@@ -81,7 +85,7 @@ fn series_type(kind: Kind) -> TokenStream {
 
 /// The storage of the family.
 fn storage_type(declaration: &Declaration) -> TokenStream {
-    let series = series_type(declaration.kind);
+    let series = series_type(declaration);
     if declaration.kind == Kind::Info {
         quote!(::track_metrics::__private::InfoMetric)
     } else if declaration.labels.is_empty() {
@@ -102,6 +106,7 @@ fn descriptor(declaration: &Declaration) -> TokenStream {
             Kind::Histogram => "Histogram",
             Kind::Summary => "Summary",
             Kind::Info => "Info",
+            Kind::Enum => "StateSet",
         }
     );
     let labels = declaration.labels.iter().map(|label| label.name());
@@ -147,6 +152,7 @@ fn descriptor(declaration: &Declaration) -> TokenStream {
                 <#ty as ::track_metrics::__private::LabelEnum>::VARIANTS
             )
         });
+    let exemplars = declaration.exemplars.is_some();
     let line = quote_spanned!(declaration.ident.span()=> ::track_metrics::__private::line!());
     quote! {
         ::track_metrics::__private::Descriptor {
@@ -158,6 +164,7 @@ fn descriptor(declaration: &Declaration) -> TokenStream {
             quantiles: &[#(#quantiles),*],
             max_age_seconds: #max_age_seconds,
             max_series: #max_series,
+            exemplars: #exemplars,
             variants: &[#(#variants),*],
             file: ::track_metrics::__private::file!(),
             line: #line,
@@ -166,7 +173,32 @@ fn descriptor(declaration: &Declaration) -> TokenStream {
 }
 
 fn methods(declaration: &Declaration, type_name: &Ident) -> TokenStream {
-    let series = series_type(declaration.kind);
+    let series = series_type(declaration);
+    if declaration.kind == Kind::Enum && declaration.labels.is_empty() {
+        // Methods of its own rather than `Deref`: an associated type may not name a private
+        // state type, and a private enum with a public static is a fine thing to write.
+        let state = &declaration.state_type;
+        // Spanned on the metric's name, so that rustc's "defined here" shows the state type.
+        let (set, get) = (
+            Ident::new("state", declaration.name.span()),
+            Ident::new("get", declaration.name.span()),
+        );
+        return quote! {
+            impl #type_name {
+                /// Makes `state` the current state.
+                #[inline]
+                pub fn #set(&'static self, state: #state) {
+                    self.family.series().state(state);
+                }
+
+                /// The current state's label value.
+                #[inline]
+                pub fn #get(&'static self) -> &'static str {
+                    self.family.series().get()
+                }
+            }
+        };
+    }
     if declaration.kind != Kind::Info && declaration.labels.is_empty() {
         return quote! {
             impl ::track_metrics::__private::Deref for #type_name {
@@ -272,6 +304,7 @@ fn series_methods(kind: Kind, span: proc_macro2::Span) -> TokenStream {
             ("count", 0, "u64"),
             ("sum", 0, "f64"),
         ],
+        Kind::Enum => &[("state", 1, "()"), ("get", 0, "&'static str")],
         Kind::Info => &[],
     };
     operations

@@ -3,8 +3,9 @@
 //! ```text
 //! /// HELP text (required)
 //! #[buckets(0.1, 1.0)] #[quantiles(0.5, 0.99)] #[max_age_seconds(600)] #[max_series(100)]
-//! #[legacy_name] #[cfg(...)]
+//! #[legacy_name] #[exemplars] #[cfg(...)]
 //! pub counter|gauge|histogram|summary|info STATIC: metric_name(label, typed_label: Type);
+//! pub enum STATIC: metric_name<StateType>(label, ...);
 //! ```
 
 use proc_macro2::Span;
@@ -13,9 +14,9 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, Ident, LitInt, Token, Type, Visibility, parenthesized};
 
-const KINDS: &str = "`counter`, `gauge`, `histogram`, `summary` or `info`";
+const KINDS: &str = "`counter`, `gauge`, `histogram`, `summary`, `info` or `enum`";
 const ATTRIBUTES: &str = "`buckets`, `quantiles`, `max_age_seconds`, `max_series`, \
-                          `legacy_name`, `cfg` or a doc comment";
+                          `legacy_name`, `exemplars`, `cfg` or a doc comment";
 
 pub struct Block {
     pub declarations: Vec<Declaration>,
@@ -28,6 +29,8 @@ pub enum Kind {
     Histogram,
     Summary,
     Info,
+    /// A state set: one current state among an enum's variants.
+    Enum,
 }
 
 impl Kind {
@@ -38,6 +41,7 @@ impl Kind {
             Kind::Histogram => "histogram",
             Kind::Summary => "summary",
             Kind::Info => "info",
+            Kind::Enum => "enum",
         }
     }
 }
@@ -53,10 +57,13 @@ pub struct Declaration {
     pub max_age_seconds: Option<LitInt>,
     pub max_series: Option<LitInt>,
     pub legacy_name: Option<Span>,
+    pub exemplars: Option<Span>,
     pub vis: Visibility,
     pub kind: Kind,
     pub ident: Ident,
     pub name: Ident,
+    /// The state type of an `enum` (`name<Type>`).
+    pub state_type: Option<Type>,
     pub labels: Vec<Label>,
 }
 
@@ -103,6 +110,7 @@ impl Parse for Declaration {
             "histogram" => Kind::Histogram,
             "summary" => Kind::Summary,
             "info" => Kind::Info,
+            "enum" => Kind::Enum,
             other => {
                 return Err(syn::Error::new(
                     kind_ident.span(),
@@ -113,6 +121,14 @@ impl Parse for Declaration {
         let ident: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
         let name = Ident::parse_any(input)?;
+        let state_type = if input.peek(Token![<]) {
+            input.parse::<Token![<]>()?;
+            let ty: Type = input.parse()?;
+            input.parse::<Token![>]>()?;
+            Some(ty)
+        } else {
+            None
+        };
         let labels = if input.peek(syn::token::Paren) {
             let content;
             parenthesized!(content in input);
@@ -133,10 +149,12 @@ impl Parse for Declaration {
             max_age_seconds: None,
             max_series: None,
             legacy_name: None,
+            exemplars: None,
             vis,
             kind,
             ident,
             name,
+            state_type,
             labels,
         };
         for attr in attrs {
@@ -219,6 +237,16 @@ impl Declaration {
                 attr.meta.require_path_only()?;
                 if self
                     .legacy_name
+                    .replace(path.get_ident().map_or_else(Span::call_site, Ident::span))
+                    .is_some()
+                {
+                    return Err(repeated());
+                }
+            }
+            "exemplars" => {
+                attr.meta.require_path_only()?;
+                if self
+                    .exemplars
                     .replace(path.get_ident().map_or_else(Span::call_site, Ident::span))
                     .is_some()
                 {

@@ -38,7 +38,13 @@ fn check_declaration(errors: &mut Errors, declaration: &Declaration) {
     if let Some(message) = names::metric_name_error(&name) {
         errors.push(error(name_span, message));
     } else if declaration.legacy_name.is_none() {
-        for lint in names::naming_lints(&name, kind.keyword()) {
+        // A state set is written as a gauge wherever it is not a `stateset`.
+        let kind = if kind == Kind::Enum {
+            "gauge"
+        } else {
+            kind.keyword()
+        };
+        for lint in names::naming_lints(&name, kind) {
             errors.push(error(
                 name_span,
                 format!("`{name}`: {lint} (`#[legacy_name]` allows a name kept for compatibility)"),
@@ -46,6 +52,7 @@ fn check_declaration(errors: &mut Errors, declaration: &Declaration) {
         }
     }
     check_labels(errors, declaration);
+    check_state_type(errors, declaration);
     check_attributes(errors, declaration);
 }
 
@@ -83,8 +90,56 @@ fn check_labels(errors: &mut Errors, declaration: &Declaration) {
     }
 }
 
+fn check_state_type(errors: &mut Errors, declaration: &Declaration) {
+    match (&declaration.state_type, declaration.kind) {
+        (None, Kind::Enum) => errors.push(error(
+            declaration.name.span(),
+            format!(
+                "an enum metric names its states' type: `{}<State>`, with `State` an enum \
+                 deriving `track_metrics::LabelValue`",
+                declaration.metric_name()
+            ),
+        )),
+        (Some(ty), kind) if kind != Kind::Enum => errors.push(syn::Error::new_spanned(
+            ty,
+            format!(
+                "only an `enum` metric has a state type, and this is a {}",
+                kind.keyword()
+            ),
+        )),
+        _ => {}
+    }
+    if declaration.kind == Kind::Enum {
+        let name = declaration.metric_name();
+        if name.contains(':') {
+            errors.push(error(
+                declaration.name.span(),
+                "an enum metric's states are labelled by its name, and a label name cannot \
+                 contain `:`",
+            ));
+        }
+        if let Some(label) = declaration.labels.iter().find(|label| label.name() == name) {
+            errors.push(error(
+                label.name.span(),
+                format!("`{name}` is the label of the states: give this label another name"),
+            ));
+        }
+    }
+}
+
 fn check_attributes(errors: &mut Errors, declaration: &Declaration) {
     let kind = declaration.kind.keyword();
+    if let Some(exemplars) = declaration.exemplars {
+        if !matches!(declaration.kind, Kind::Counter | Kind::Histogram) {
+            errors.push(error(
+                exemplars,
+                format!(
+                    "`#[exemplars]` is for counters and histograms, the kinds OpenMetrics gives \
+                     exemplars to, and this is a {kind}"
+                ),
+            ));
+        }
+    }
     if let Some(buckets) = &declaration.buckets {
         if declaration.kind == Kind::Histogram {
             check_buckets(errors, buckets);

@@ -498,6 +498,18 @@ fn docs(
             quote!(::track_metrics::__private::concat!("# p99 latency\n", #p99))
         }),
     ]);
+    if options.native_histogram.is_some() {
+        let native_selector = selector(duration);
+        lines.push(line(quote!(::track_metrics::__private::concat!(
+            "# p99 latency from the native histogram (Prometheus with \
+             --enable-feature=native-histograms)\nhistogram_quantile(0.99, sum(rate(",
+            #native_selector, "[5m])))"
+        ))));
+    }
+    // Only where the runtime has a source of exemplars built in (feature `otel`).
+    lines.push(line(quote!(
+        ::track_metrics::__private::exemplars_query!(#bucket_selector)
+    )));
     if options.in_flight.is_some() {
         lines.push(line(quote!(::track_metrics::__private::concat!(
             "# Calls in progress\nsum(", #in_flight_selector, ")"

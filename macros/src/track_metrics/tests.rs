@@ -56,6 +56,11 @@ fn plain_function() {
                 "{function=\"", "slow_operation", "\",module=\"",
                 ::track_metrics::__private::module_path!(), "\"}"), "[5m])))")
             )]
+            #[doc = ::track_metrics::__private::exemplars_query!(
+                ::track_metrics::__private::concat!("function_duration_seconds_bucket",
+                "{function=\"", "slow_operation", "\",module=\"",
+                ::track_metrics::__private::module_path!(), "\"}")
+            )]
             ///```
             pub fn slow_operation() -> &'static str {
                 let mut __track_metrics_guard = {
@@ -75,6 +80,8 @@ fn plain_function() {
                         track_in_flight: false,
                         labels: &[],
                         buckets: &[],
+                        native_histogram: false,
+                        native_factor: 0f64,
                     });
                     &__TRACK_METRICS_CALL_SITE
                 }
@@ -143,6 +150,8 @@ fn all_options_on_an_async_method() {
                                 track_in_flight: false,
                                 labels: &[("endpoint", "/users"), ("method", "GET")],
                                 buckets: &[0.001f64, 0.01f64, 1f64],
+                                native_histogram: false,
+                                native_factor: 0f64,
                             });
                             &__TRACK_METRICS_CALL_SITE
                         },

@@ -163,6 +163,12 @@ fn write_series(
             }
             sample(out, "_created", None, Number::Float(created), None);
         }
+        (Value::StateSet { states, current }, _) => {
+            for (index, state) in states.iter().enumerate() {
+                let value = u64::from(index == *current);
+                sample(out, "", Some((name, state)), Number::Int(value), None);
+            }
+        }
         (
             Value::Summary {
                 quantiles,

@@ -33,7 +33,7 @@ pub(crate) fn write(
             metric: family
                 .series
                 .iter()
-                .map(|series| metric(family.kind, globals, series, created))
+                .flat_map(|series| metrics(family.name, family.kind, globals, series, created))
                 .collect(),
             unit: None,
         };
@@ -50,6 +50,31 @@ fn metric_type(kind: Kind) -> wire::MetricType {
         Kind::Histogram => wire::MetricType::Histogram,
         Kind::Summary => wire::MetricType::Summary,
     }
+}
+
+/// The messages of one series: one, or one per state of a state set.
+fn metrics(
+    name: &'static str,
+    kind: Kind,
+    globals: &[(String, String)],
+    series: &SeriesSnapshot,
+    created: f64,
+) -> Vec<wire::Metric> {
+    let Value::StateSet { states, current } = series.value else {
+        return vec![metric(kind, globals, series, created)];
+    };
+    states
+        .iter()
+        .enumerate()
+        .map(|(index, state)| {
+            let mut metric = metric(kind, globals, series, created);
+            metric.label.push(pair(name, state));
+            metric.gauge = Some(wire::Gauge {
+                value: Some(if index == current { 1.0 } else { 0.0 }),
+            });
+            metric
+        })
+        .collect()
 }
 
 fn metric(

@@ -74,6 +74,12 @@ fn write_series(
             sample(out, "_sum", None, Number::Float(*sum));
             sample(out, "_count", None, Number::Int(count));
         }
+        Value::StateSet { states, current } => {
+            for (index, state) in states.iter().enumerate() {
+                let value = u64::from(index == *current);
+                sample(out, "", Some((name, state)), Number::Int(value));
+            }
+        }
         Value::Summary {
             quantiles,
             count,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::model::buckets::DEFAULT_BUCKETS;
 use crate::state::DEFAULT_MAX_SERIES;
+use crate::storage::exemplars::Source;
 
 /// The address `install()` listens on when neither the builder nor `TRACK_METRICS_ADDR` says.
 #[cfg(feature = "http")]
@@ -105,7 +106,7 @@ pub struct ExporterBuilder {
     process_metrics: bool,
     render_timeout: Duration,
     native: Native,
-    exemplar_source: Option<ExemplarSource>,
+    exemplar_source: Option<Source>,
 }
 
 /// Where exemplars come from: a function that returns the sampled trace the current call runs
@@ -150,7 +151,7 @@ impl ExporterBuilder {
                 max_buckets: crate::storage::native::DEFAULT_NATIVE_MAX_BUCKETS,
             },
             #[cfg(feature = "otel")]
-            exemplar_source: Some(crate::storage::exemplars::opentelemetry),
+            exemplar_source: Some(Source::OpenTelemetry),
             #[cfg(not(feature = "otel"))]
             exemplar_source: None,
         }
@@ -314,7 +315,7 @@ impl ExporterBuilder {
     /// Where exemplars come from: by default the current OpenTelemetry context (feature
     /// `otel`) or nowhere (without it). `None` turns exemplars off.
     ///
-    /// ```
+    /// ```rust,standalone_crate
     /// fn current_trace() -> Option<track_metrics::Trace> {
     ///     // Ask your tracing system; `None` outside a sampled trace.
     ///     Some(track_metrics::Trace { trace_id: [7; 16], span_id: [9; 8] })
@@ -334,7 +335,7 @@ impl ExporterBuilder {
     /// # Ok::<(), track_metrics::Error>(())
     /// ```
     pub fn exemplar_source(mut self, source: Option<ExemplarSource>) -> Self {
-        self.exemplar_source = source;
+        self.exemplar_source = source.map(Source::Function);
         self
     }
 
@@ -376,7 +377,7 @@ pub(crate) struct Parts {
     pub(crate) process_metrics: bool,
     pub(crate) render_timeout: Duration,
     pub(crate) native: Native,
-    pub(crate) exemplar_source: Option<ExemplarSource>,
+    pub(crate) exemplar_source: Option<Source>,
 }
 
 impl ExporterBuilder {

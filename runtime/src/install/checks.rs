@@ -282,6 +282,7 @@ mod tests {
             quantiles: &[],
             max_age_seconds: 600,
             max_series: 0,
+            exemplars: false,
             variants: &[],
             file: "src/metrics.rs",
             line: 3,

@@ -22,6 +22,8 @@ pub struct Descriptor {
     pub max_age_seconds: u64,
     /// Declared series limit; 0 for the builder's or the default.
     pub max_series: usize,
+    /// Its series keep exemplars (`#[exemplars]` on a counter or a histogram).
+    pub exemplars: bool,
     /// The values of each label when all labels are enums: the family is pre-initialised.
     pub variants: &'static [&'static [&'static str]],
     /// Where it is declared, for error messages.

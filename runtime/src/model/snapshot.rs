@@ -98,6 +98,12 @@ pub(crate) enum Value {
         /// The same observations in native buckets, when the series keeps them.
         native: Option<Box<NativeBuckets>>,
     },
+    /// The states of a state set, in order, and the index of the current one: written as one
+    /// sample per state, labelled by the family's name, 1 for the current one and 0 otherwise.
+    StateSet {
+        states: &'static [&'static str],
+        current: usize,
+    },
     /// `(quantile, value)` pairs over the summary's window; count and sum over its life.
     Summary {
         quantiles: Vec<(f64, f64)>,

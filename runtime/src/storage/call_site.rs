@@ -23,7 +23,7 @@ use quanta::Clock;
 use crate::model::descriptor::SiteInfo;
 use crate::model::kind::Kind;
 use crate::model::names::OVERFLOW_LABEL_VALUE;
-use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
+use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Trace, Value};
 use crate::state::{self, Settings};
 use crate::storage::cells::{self, Cells};
 use crate::storage::clock;
@@ -168,12 +168,23 @@ impl SiteSeries {
                     cells::add(&words[FIRST_BUCKET + bucket], 1);
                 });
             }),
-            Some(native) => native.observe(bucket, clock::seconds_between(self.clock, 0, ticks)),
+            Some(native) => self.record_native(native, bucket, ticks),
         }
         if let Some(trace) = exemplars::current() {
-            let seconds = clock::seconds_between(self.clock, 0, ticks);
-            self.exemplars.record(bucket, seconds, trace);
+            self.record_exemplar(bucket, ticks, trace);
         }
+    }
+
+    #[inline(never)]
+    fn record_native(&self, native: &NativeHistogram, bucket: usize, ticks: u64) {
+        native.observe(bucket, clock::seconds_between(self.clock, 0, ticks));
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_exemplar(&self, bucket: usize, ticks: u64, trace: Trace) {
+        let seconds = clock::seconds_between(self.clock, 0, ticks);
+        self.exemplars.record(bucket, seconds, trace);
     }
 
     /// The duration histogram, the error counts, then the call count: read in this order (and

@@ -1,6 +1,8 @@
 //! Counters: totals that only go up, one word per writing thread.
 
+use crate::model::snapshot::Exemplar;
 use crate::storage::cells::{self, Cells};
+use crate::storage::exemplars::{self, Exemplars};
 
 /// A counter: a total that only goes up.
 ///
@@ -21,6 +23,8 @@ use crate::storage::cells::{self, Cells};
 /// ```
 pub struct Counter {
     cells: &'static Cells,
+    /// The last increment made in a sampled trace, for a family declared `#[exemplars]`.
+    exemplars: Option<&'static Exemplars>,
 }
 
 impl std::fmt::Debug for Counter {
@@ -36,7 +40,20 @@ impl Counter {
     pub(crate) fn new() -> Self {
         Counter {
             cells: Cells::new(1),
+            exemplars: None,
         }
+    }
+
+    /// A counter at zero that keeps an exemplar.
+    pub(crate) fn with_exemplars() -> Self {
+        Counter {
+            cells: Cells::new(1),
+            exemplars: Some(Box::leak(Box::new(Exemplars::new(1)))),
+        }
+    }
+
+    pub(crate) fn exemplars(&self) -> Vec<Option<Exemplar>> {
+        self.exemplars.map_or_else(Vec::new, Exemplars::read)
     }
 
     /// Adds one.
@@ -49,6 +66,11 @@ impl Counter {
     #[inline]
     pub fn inc_by(&self, amount: u64) {
         self.cells.write(|words| cells::add(&words[0], amount));
+        if let Some(exemplars) = self.exemplars {
+            if let Some(trace) = exemplars::current() {
+                exemplars.record(0, amount as f64, trace);
+            }
+        }
     }
 
     /// The current total.

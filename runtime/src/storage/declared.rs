@@ -15,13 +15,15 @@ use hashbrown::HashTable;
 
 use crate::model::descriptor::Descriptor;
 use crate::model::kind::Kind;
+use crate::model::labels::LabelEnum;
 use crate::model::names::{OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE};
-use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
+use crate::model::snapshot::{Exemplar, FamilySnapshot, SeriesSnapshot, Value};
 use crate::state;
 use crate::storage::counter::Counter;
 use crate::storage::gauge::Gauge;
 use crate::storage::histogram::Histogram;
 use crate::storage::lookup;
+use crate::storage::stateset::StateSet;
 use crate::storage::summary::Summary;
 
 /// Every family declared with `metrics!` in the program, gathered by the linker.
@@ -31,6 +33,10 @@ pub static FAMILIES: [&'static dyn Collect];
 /// The value of one series, as the scrape reads it (not public API).
 #[doc(hidden)]
 pub struct SeriesValue(pub(crate) Value);
+
+/// The exemplars of one series, as the scrape reads them (not public API).
+#[doc(hidden)]
+pub struct SeriesExemplars(pub(crate) Vec<Option<Exemplar>>);
 
 /// What a scrape collects families into (not public API).
 #[doc(hidden)]
@@ -49,15 +55,27 @@ pub trait Series: Send + Sync + 'static {
     fn skipped(&self) -> u64 {
         0
     }
+    /// Its exemplars: by bucket for a histogram, one for a counter; empty without.
+    fn exemplars(&self) -> SeriesExemplars {
+        SeriesExemplars(Vec::new())
+    }
 }
 
 impl Series for Counter {
-    fn create(_: &'static Descriptor, _: &'static [f64]) -> Self {
-        Counter::new()
+    fn create(descriptor: &'static Descriptor, _: &'static [f64]) -> Self {
+        if descriptor.exemplars {
+            Counter::with_exemplars()
+        } else {
+            Counter::new()
+        }
     }
 
     fn value(&self) -> Option<SeriesValue> {
         Some(SeriesValue(Value::Int(self.get())))
+    }
+
+    fn exemplars(&self) -> SeriesExemplars {
+        SeriesExemplars(Counter::exemplars(self))
     }
 }
 
@@ -78,12 +96,31 @@ impl Series for Gauge {
 }
 
 impl Series for Histogram {
-    fn create(_: &'static Descriptor, bounds: &'static [f64]) -> Self {
-        Histogram::new(bounds)
+    fn create(descriptor: &'static Descriptor, bounds: &'static [f64]) -> Self {
+        let histogram = Histogram::new(bounds);
+        if descriptor.exemplars {
+            histogram.with_exemplars()
+        } else {
+            histogram
+        }
     }
 
     fn value(&self) -> Option<SeriesValue> {
         Some(SeriesValue(Histogram::value(self)))
+    }
+
+    fn exemplars(&self) -> SeriesExemplars {
+        SeriesExemplars(Histogram::exemplars(self))
+    }
+}
+
+impl<E: LabelEnum + 'static> Series for StateSet<E> {
+    fn create(_: &'static Descriptor, _: &'static [f64]) -> Self {
+        StateSet::new()
+    }
+
+    fn value(&self) -> Option<SeriesValue> {
+        Some(SeriesValue(StateSet::value(self)))
     }
 }
 
@@ -182,10 +219,11 @@ impl<S: Series> Collect for Metric<S> {
     }
 
     fn collect(&self, out: &mut Snapshots) {
-        let series = self
-            .series()
-            .value()
-            .map(|SeriesValue(value)| SeriesSnapshot::new(Vec::new(), value));
+        let series = self.series().value().map(|SeriesValue(value)| {
+            let mut series = SeriesSnapshot::new(Vec::new(), value);
+            series.exemplars = self.series().exemplars().0;
+            series
+        });
         out.0
             .push(snapshot(self.descriptor, series.into_iter().collect()));
     }
@@ -417,7 +455,9 @@ impl<S: Series> Collect for Family<S> {
                 if entry.overflow {
                     pairs.push((OVERFLOW_LABEL, Cow::Borrowed("true")));
                 }
-                Some(SeriesSnapshot::new(pairs, value))
+                let mut series = SeriesSnapshot::new(pairs, value);
+                series.exemplars = entry.series.exemplars().0;
+                Some(series)
             })
             .collect();
         out.0.push(snapshot(self.descriptor, series));

@@ -2,8 +2,9 @@
 //! and the timer that observes elapsed seconds into a histogram or a summary.
 
 use crate::model::buckets;
-use crate::model::snapshot::Value;
+use crate::model::snapshot::{Exemplar, Value};
 use crate::storage::cells::{self, Cells};
+use crate::storage::exemplars::{self, Exemplars};
 
 /// Words of a block: the sequence number, the sum, then one count per bucket.
 const SUM: usize = 1;
@@ -34,6 +35,8 @@ const FIRST_BUCKET: usize = 2;
 pub struct Histogram {
     bounds: &'static [f64],
     cells: &'static Cells,
+    /// Per bucket, the last observation made in a sampled trace, for `#[exemplars]`.
+    exemplars: Option<&'static Exemplars>,
 }
 
 impl std::fmt::Debug for Histogram {
@@ -52,7 +55,18 @@ impl Histogram {
         Histogram {
             bounds,
             cells: Cells::new(FIRST_BUCKET + bounds.len() + 1),
+            exemplars: None,
         }
+    }
+
+    /// The same histogram, keeping exemplars.
+    pub(crate) fn with_exemplars(mut self) -> Self {
+        self.exemplars = Some(Box::leak(Box::new(Exemplars::new(self.bounds.len() + 1))));
+        self
+    }
+
+    pub(crate) fn exemplars(&self) -> Vec<Option<Exemplar>> {
+        self.exemplars.map_or_else(Vec::new, Exemplars::read)
     }
 
     /// Records one observation.
@@ -71,6 +85,11 @@ impl Histogram {
                 cells::add(&words[FIRST_BUCKET + bucket], count);
             });
         });
+        if let Some(exemplars) = self.exemplars {
+            if let Some(trace) = exemplars::current() {
+                exemplars.record(bucket, value, trace);
+            }
+        }
     }
 
     /// Starts a timer that records the elapsed seconds when dropped, as prometheus_client's

@@ -15,4 +15,5 @@ pub(crate) mod histogram;
 pub(crate) mod lookup;
 pub(crate) mod native;
 pub(crate) mod sketch;
+pub(crate) mod stateset;
 pub(crate) mod summary;

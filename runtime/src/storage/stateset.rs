@@ -1,0 +1,80 @@
+//! State sets: a set of states of which exactly one is current, as prometheus_client's `Enum`.
+
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::model::labels::LabelEnum;
+use crate::model::snapshot::Value;
+
+/// The current state among the variants of `E`: written as one series per state, labelled by
+/// the family's name, 1 for the current state and 0 for the others (`stateset` in
+/// OpenMetrics, a gauge in the other formats). The first variant is current until set.
+///
+/// ```rust,standalone_crate
+/// #[derive(Clone, Copy, track_metrics::LabelValue)]
+/// pub enum TaskState {
+///     #[label = "starting"]
+///     Starting,
+///     #[label = "running"]
+///     Running,
+///     #[label = "stopped"]
+///     Stopped,
+/// }
+///
+/// track_metrics::metrics! {
+///     /// The state of the background task
+///     pub enum TASK_STATE: task_state<TaskState>;
+/// }
+///
+/// track_metrics::Exporter::builder().without_listener().install()?;
+/// TASK_STATE.state(TaskState::Running);
+/// assert_eq!(TASK_STATE.get(), "running");
+/// let text = track_metrics::render();
+/// assert!(text.contains("task_state{task_state=\"running\"} 1\n"));
+/// assert!(text.contains("task_state{task_state=\"stopped\"} 0\n"));
+/// # Ok::<(), track_metrics::Error>(())
+/// ```
+pub struct StateSet<E> {
+    current: AtomicUsize,
+    state_type: PhantomData<fn(E)>,
+}
+
+impl<E> std::fmt::Debug for StateSet<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateSet")
+            .field("current", &self.current.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl<E: LabelEnum> StateSet<E> {
+    pub(crate) fn new() -> Self {
+        StateSet {
+            current: AtomicUsize::new(0),
+            state_type: PhantomData,
+        }
+    }
+
+    /// Makes `state` the current state.
+    pub fn state(&self, state: E) {
+        let value = state.label_value();
+        if let Some(index) = E::VARIANTS.iter().position(|variant| *variant == value) {
+            self.current.store(index, Ordering::Relaxed);
+        }
+    }
+
+    /// The current state's label value.
+    pub fn get(&self) -> &'static str {
+        E::VARIANTS
+            .get(self.current.load(Ordering::Relaxed))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn value(&self) -> Value {
+        Value::StateSet {
+            states: E::VARIANTS,
+            current: self.current.load(Ordering::Relaxed),
+        }
+    }
+}
