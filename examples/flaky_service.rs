@@ -5,11 +5,16 @@
 //!
 //! ```text
 //! TRACK_METRICS_ADDR=127.0.0.1:0 CALLS=100 PAUSE_MS=10 cargo run --example flaky_service
+//! cargo run --example flaky_service -- --slo-rules > rules.yml   # its objective's alert rules
 //! ```
 
 use std::time::Duration;
 
+use track_metrics::slo::Objective;
 use track_metrics::{ErrorType, track_metrics};
+
+/// 99% of `work` calls succeed: far from its one in two.
+const WORK: Objective = Objective::new("work").success_rate(99.0);
 
 #[derive(Debug, ErrorType)]
 enum WorkError {
@@ -17,7 +22,7 @@ enum WorkError {
 }
 
 /// Fails on odd inputs: an error ratio of exactly one half.
-#[track_metrics]
+#[track_metrics(objective = WORK)]
 fn work(input: u64) -> Result<u64, WorkError> {
     std::thread::sleep(Duration::from_millis(2 + input % 5));
     if input % 2 == 1 {
@@ -28,6 +33,16 @@ fn work(input: u64) -> Result<u64, WorkError> {
 }
 
 fn main() {
+    if std::env::args().any(|argument| argument == "--slo-rules") {
+        match track_metrics::slo::rules() {
+            Ok(rules) => print!("{rules}"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     let exporter = match track_metrics::install() {
         Ok(exporter) => exporter,
         Err(error) => {

@@ -15,7 +15,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use track_metrics::slo::Objective;
 use track_metrics::{metrics, track_metrics};
+
+/// The slow operation's objective: 99% of calls succeed, 99% within a second.
+pub const OPERATIONS: Objective = Objective::new("operations")
+    .success_rate(99.0)
+    .latency(1.0, 99.0);
+
+/// The database's objective: 99.9% of queries succeed, 99% within 25 ms.
+pub const DATABASE: Objective = Objective::new("database")
+    .success_rate(99.9)
+    .latency(0.025, 99.0);
 
 // The tutorial's module-level metrics, checked at compile time.
 metrics! {
@@ -45,8 +56,9 @@ fn get_db_connection_count() -> f64 {
     5.0
 }
 
-/// The tutorial's decorated function: counted and timed by `#[track_metrics]`.
-#[track_metrics]
+/// The tutorial's decorated function: counted and timed by `#[track_metrics]`, watched by an
+/// objective (`cargo run --example slo_rules` writes its alert rules).
+#[track_metrics(objective = OPERATIONS)]
 fn slow_operation() -> &'static str {
     thread::sleep(Duration::from_millis(500));
     "done"
@@ -57,7 +69,8 @@ fn slow_operation() -> &'static str {
 #[track_metrics(
     calls = "db_queries_total",
     duration = "db_query_duration_seconds",
-    buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]
+    buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    objective = DATABASE
 )]
 fn query_database(sql: &str) -> usize {
     // One connection in use until the query returns, even if it panics.

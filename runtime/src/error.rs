@@ -199,6 +199,11 @@ pub enum Error {
         /// The layout the builder gives it.
         configured: Vec<f64>,
     },
+
+    /// A service-level objective that cannot be watched: a latency threshold that is not a
+    /// bucket bound of a function's duration histogram, or two objectives under one name.
+    #[error("{0}")]
+    Objective(String),
 }
 
 impl Error {

@@ -62,6 +62,7 @@ mod scrape;
 mod self_metrics;
 #[cfg(feature = "http")]
 mod serve;
+pub mod slo;
 mod state;
 mod storage;
 #[cfg(feature = "testing")]

@@ -11,3 +11,4 @@ mod native_histograms;
 mod prometheus;
 mod pushgateway;
 mod quickstart;
+mod slo;

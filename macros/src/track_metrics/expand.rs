@@ -306,6 +306,10 @@ fn call_site(options: &Options, names: &Names, name_span: Span) -> TokenStream {
         in_flight,
     } = names;
     let track_in_flight = options.in_flight.is_some();
+    let objective_label = options
+        .objective
+        .as_ref()
+        .map(|objective| quote_spanned!(objective.span()=> ("objective", #objective.name())));
     let labels = options
         .labels
         .iter()
@@ -313,7 +317,31 @@ fn call_site(options: &Options, names: &Names, name_span: Span) -> TokenStream {
         .map(|(key, value)| {
             let key = key.unraw().to_string();
             quote!((#key, #value))
-        });
+        })
+        .chain(objective_label);
+    let objective = match &options.objective {
+        Some(objective) => {
+            quote_spanned!(objective.span()=> ::core::option::Option::Some(&#objective))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    // Where the macro sees both, a latency threshold that is not a bucket bound is an error
+    // here, on the objective's name; otherwise `install()` checks it.
+    let objective_check = match (&options.objective, &options.buckets) {
+        (Some(objective), Some(buckets)) => {
+            let bounds = buckets
+                .bounds
+                .iter()
+                .map(|(value, _)| proc_macro2::Literal::f64_suffixed(*value));
+            quote_spanned! {objective.span()=>
+                const _: () = ::track_metrics::__private::check_objective_buckets(
+                    &#objective,
+                    &[#(#bounds),*],
+                );
+            }
+        }
+        _ => quote!(),
+    };
     let buckets = options
         .buckets
         .iter()
@@ -353,7 +381,9 @@ fn call_site(options: &Options, names: &Names, name_span: Span) -> TokenStream {
                     buckets: &[#(#buckets),*],
                     native_histogram: #native_histogram,
                     native_factor: #native_factor,
+                    objective: #objective,
                 });
+            #objective_check
             &__TRACK_METRICS_CALL_SITE
         }
     }

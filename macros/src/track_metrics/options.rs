@@ -8,7 +8,7 @@ use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, bracketed, parenthesized};
 
 const KEYS: &str = "`name`, `calls`, `duration`, `errors`, `in_flight`, `labels`, `buckets`, \
-                    `native_histogram`, `error_type`, `ok_if`, `error_if`, `future`, `self_type`, `no_docs` or `skip`";
+                    `native_histogram`, `objective`, `error_type`, `ok_if`, `error_if`, `future`, `self_type`, `no_docs` or `skip`";
 
 /// Everything between the parentheses of `#[track_metrics(...)]`.
 #[derive(Default)]
@@ -26,6 +26,8 @@ pub struct Options {
     /// A native histogram beside the classic buckets: `native_histogram` alone for the
     /// builder's resolution, or `native_histogram = 1.05` for a factor of its own.
     pub native_histogram: Option<NativeHistogram>,
+    /// The service-level objective: a path to a `track_metrics::slo::Objective` constant.
+    pub objective: Option<syn::Path>,
     /// The counter of errors by type; `function_errors_total` when absent.
     pub errors: Option<LitStr>,
     /// The in-flight gauge: `in_flight` alone for `function_calls_in_flight`, or its name.
@@ -105,6 +107,7 @@ impl Options {
                 };
                 set_once(&mut self.in_flight, InFlight { name })
             }
+            "objective" => set_once(&mut self.objective, meta.value()?.parse()?),
             "error_type" => set_once(&mut self.error_type, meta.value()?.parse()?),
             "ok_if" => set_once(&mut self.ok_if, meta.value()?.parse()?),
             "error_if" => set_once(&mut self.error_if, meta.value()?.parse()?),
@@ -147,6 +150,7 @@ impl Options {
             native_histogram: self
                 .native_histogram
                 .or_else(|| block.native_histogram.clone()),
+            objective: self.objective.or_else(|| block.objective.clone()),
             errors: self.errors.or_else(|| block.errors.clone()),
             in_flight: self.in_flight.or_else(|| block.in_flight.clone()),
             error_type: from_block(self.error_type, &block.error_type),

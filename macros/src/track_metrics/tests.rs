@@ -82,6 +82,7 @@ fn plain_function() {
                         buckets: &[],
                         native_histogram: false,
                         native_factor: 0f64,
+                        objective: ::core::option::Option::None,
                     });
                     &__TRACK_METRICS_CALL_SITE
                 }
@@ -152,6 +153,7 @@ fn all_options_on_an_async_method() {
                                 buckets: &[0.001f64, 0.01f64, 1f64],
                                 native_histogram: false,
                                 native_factor: 0f64,
+                                objective: ::core::option::Option::None,
                             });
                             &__TRACK_METRICS_CALL_SITE
                         },

@@ -98,6 +98,7 @@ fn check_place(errors: &mut Errors, options: &Options, place: Place) {
             || options.labels.is_some()
             || options.buckets.is_some()
             || options.native_histogram.is_some()
+            || options.objective.is_some()
             || options.error_type.is_some()
             || options.ok_if.is_some()
             || options.error_if.is_some()
@@ -159,6 +160,15 @@ fn check_common(errors: &mut Errors, options: &Options) {
     }
     if let Some(labels) = &options.labels {
         check_labels(errors, labels);
+        if options.objective.is_some() {
+            if let Some((key, _)) = labels.pairs.iter().find(|(key, _)| key == "objective") {
+                errors.push(syn::Error::new_spanned(
+                    key,
+                    "`objective` labels the series of the function's objective: give this label \
+                     another name",
+                ));
+            }
+        }
     }
     if let Some(buckets) = &options.buckets {
         check_buckets(errors, buckets);

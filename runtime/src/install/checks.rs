@@ -269,6 +269,7 @@ mod tests {
             buckets: &[],
             native_histogram: false,
             native_factor: 0.0,
+            objective: None,
         }
     }
 

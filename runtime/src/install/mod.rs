@@ -110,6 +110,13 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |since| since.as_secs_f64()),
     }));
+    crate::slo::rules::check(&infos, |site| {
+        if site.buckets.is_empty() {
+            settings.buckets_of(site.duration)
+        } else {
+            site.buckets
+        }
+    })?;
     let layout_of = |descriptor: &Descriptor| {
         if descriptor.buckets.is_empty() {
             settings.buckets_of(descriptor.name).to_vec()

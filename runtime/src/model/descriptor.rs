@@ -68,6 +68,8 @@ pub struct SiteInfo {
     pub native_histogram: bool,
     /// The native histogram's resolution factor; 0 for the builder's.
     pub native_factor: f64,
+    /// The service-level objective the function counts towards.
+    pub objective: Option<&'static crate::model::objective::Objective>,
 }
 
 impl SiteInfo {

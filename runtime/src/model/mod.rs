@@ -7,5 +7,6 @@ pub(crate) mod descriptor;
 pub(crate) mod kind;
 pub(crate) mod labels;
 pub(crate) mod names;
+pub(crate) mod objective;
 pub(crate) mod outcome;
 pub(crate) mod snapshot;

@@ -1,0 +1,332 @@
+//! The Prometheus rules file of the program's objectives.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::error::Error;
+use crate::exposition::openmetrics::push_canonical_float;
+use crate::exposition::text::push_float;
+use crate::model::descriptor::SiteInfo;
+use crate::model::objective::Objective;
+use crate::state;
+use crate::storage::call_site::{CALL_SITES, CallSite};
+
+/// Every window a recording rule computes.
+const WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
+
+/// A burn rate and the long and short windows over which both must exceed it.
+type Condition = (f64, &'static str, &'static str);
+
+/// `(severity, conditions)`, from the SRE workbook.
+const ALERTS: [(&str, [Condition; 2]); 2] = [
+    ("page", [(14.4, "1h", "5m"), (6.0, "6h", "30m")]),
+    ("ticket", [(3.0, "1d", "2h"), (1.0, "3d", "6h")]),
+];
+
+/// One objective and the functions that count towards it.
+struct Watched {
+    objective: &'static Objective,
+    sites: Vec<&'static SiteInfo>,
+}
+
+/// The Prometheus rules file (YAML) of every objective named by a `#[track_metrics]` function
+/// of the program: recording rules for each SLI over each window, and the multi-window,
+/// multi-burn-rate alerts. See the [module](crate::slo) documentation. Load it with
+/// `rule_files:` in `prometheus.yml`; `promtool check rules` accepts it.
+///
+/// # Errors
+///
+/// Two different objectives under one name, or a latency threshold that is not a bucket bound
+/// of a function's duration histogram (with the buckets `install()` set, or the declared or
+/// default ones before it): [`Error::Objective`], which names them.
+pub fn rules() -> Result<String, Error> {
+    let watched = watched(CALL_SITES.iter().map(CallSite::info), |site| {
+        state::buckets_of(site.duration, site.buckets)
+    })?;
+    let mut out = String::from(
+        "# Service-level objectives of this program, written by track_metrics::slo::rules().\n\
+         # Alerts: the multi-window, multi-burn-rate alerts of the Google SRE workbook.\n\
+         groups:\n",
+    );
+    for entry in watched.values() {
+        write_objective(&mut out, entry);
+    }
+    if watched.is_empty() {
+        out.push_str("  []\n");
+    }
+    Ok(out)
+}
+
+/// Checks the objectives of `sites`, each function's buckets given by `bounds_of`, as
+/// `install()` does before anything runs.
+pub(crate) fn check(
+    sites: &[&'static SiteInfo],
+    bounds_of: impl Fn(&SiteInfo) -> &'static [f64],
+) -> Result<(), Error> {
+    watched(sites.iter().copied(), bounds_of).map(|_| ())
+}
+
+/// The objectives by name, each with its functions, checked.
+fn watched(
+    sites: impl Iterator<Item = &'static SiteInfo>,
+    bounds_of: impl Fn(&SiteInfo) -> &'static [f64],
+) -> Result<BTreeMap<&'static str, Watched>, Error> {
+    let mut watched: BTreeMap<&'static str, Watched> = BTreeMap::new();
+    for site in sites {
+        let Some(objective) = site.objective else {
+            continue;
+        };
+        let bounds = bounds_of(site);
+        if !objective.fits(bounds) {
+            return Err(Error::Objective(format!(
+                "the latency threshold of objective `{}` is not a bucket bound of {}'s duration \
+                 histogram `{}` ({bounds:?}): add it to the function's `buckets` or to \
+                 `ExporterBuilder::buckets_for`",
+                objective.name(),
+                site.describe(),
+                site.duration,
+            )));
+        }
+        let entry = watched.entry(objective.name()).or_insert_with(|| Watched {
+            objective,
+            sites: Vec::new(),
+        });
+        if *entry.objective != *objective {
+            return Err(Error::Objective(format!(
+                "two different objectives are named `{}` ({:?} and {:?}): name them apart",
+                objective.name(),
+                entry.objective,
+                objective
+            )));
+        }
+        entry.sites.push(site);
+    }
+    Ok(watched)
+}
+
+fn write_objective(out: &mut String, watched: &Watched) {
+    let objective = watched.objective;
+    let name = objective.name();
+    let mut slis: Vec<(&str, f64, String)> = Vec::new();
+    if let Some(budget) = objective.error_budget() {
+        slis.push((
+            "success",
+            budget,
+            format!(
+                "{}% of calls succeed",
+                number(objective.success_rate_percent().unwrap_or_default())
+            ),
+        ));
+    }
+    if let Some(latency) = objective.latency_objective() {
+        slis.push((
+            "latency",
+            1.0 - latency.percentile / 100.0,
+            format!(
+                "{}% of calls take at most {} s",
+                number(latency.percentile),
+                number(latency.threshold_seconds)
+            ),
+        ));
+    }
+    let mut functions: Vec<String> = watched
+        .sites
+        .iter()
+        .map(|site| site.function.to_owned())
+        .collect();
+    functions.sort();
+    functions.dedup();
+    let functions = functions.join(", ");
+
+    let _ = writeln!(out, "  - name: {}", yaml_string(&format!("slo-{name}-sli")));
+    out.push_str("    rules:\n");
+    for (sli, _, _) in &slis {
+        for window in WINDOWS {
+            let _ = writeln!(out, "      - record: slo:sli_error:ratio_rate{window}");
+            let expr = match *sli {
+                "success" => success_ratio(watched, window),
+                _ => latency_ratio(watched, window),
+            };
+            write_expr(out, &expr);
+            write_labels(out, &[("objective", name), ("sli", sli)]);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  - name: {}",
+        yaml_string(&format!("slo-{name}-alerts"))
+    );
+    out.push_str("    rules:\n");
+    for (sli, budget, target) in &slis {
+        for (severity, conditions) in ALERTS {
+            let selector = format!("{{objective=\"{}\",sli=\"{sli}\"}}", promql_string(name));
+            let expr = conditions
+                .iter()
+                .map(|(burn, long, short)| {
+                    let threshold = format!("{} * {}", number(*burn), number(*budget));
+                    format!(
+                        "(\n  slo:sli_error:ratio_rate{long}{selector} > ({threshold})\n  and\n  \
+                         slo:sli_error:ratio_rate{short}{selector} > ({threshold})\n)"
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\nor\n");
+            let alert = format!(
+                "SLOBudgetBurn{}",
+                if *sli == "success" {
+                    "Errors"
+                } else {
+                    "Latency"
+                }
+            );
+            let _ = writeln!(out, "      - alert: {alert}");
+            write_expr(out, &expr);
+            write_labels(
+                out,
+                &[("objective", name), ("sli", sli), ("severity", severity)],
+            );
+            let windows: Vec<String> = conditions
+                .iter()
+                .map(|(burn, long, short)| format!("{}x over {long} and {short}", number(*burn)))
+                .collect();
+            out.push_str("        annotations:\n");
+            let _ = writeln!(
+                out,
+                "          summary: {}",
+                yaml_string(&format!(
+                    "Objective {name} ({target}) is burning its {sli} error budget: {}",
+                    windows.join(", or ")
+                ))
+            );
+            let _ = writeln!(
+                out,
+                "          description: {}",
+                yaml_string(&format!(
+                    "The {sli} SLI of objective {name} ({target}) spends its error budget too \
+                     fast; at this pace a {severity} is due. Functions: {functions}."
+                ))
+            );
+        }
+    }
+}
+
+/// The share of failed calls of the objective's functions over `window`.
+fn success_ratio(watched: &Watched, window: &str) -> String {
+    let selector = objective_selector(watched.objective, "");
+    let errors = sum_rates(
+        watched.sites.iter().map(|site| site.errors),
+        &selector,
+        window,
+    );
+    let calls = sum_rates(
+        watched.sites.iter().map(|site| site.calls),
+        &selector,
+        window,
+    );
+    // No error counter exists until a first error: then the ratio is 0, not empty.
+    format!("(\n  ({errors})\n  or vector(0)\n)\n/\n({calls})")
+}
+
+/// The share of calls slower than the threshold over `window`.
+fn latency_ratio(watched: &Watched, window: &str) -> String {
+    let threshold = watched
+        .objective
+        .latency_objective()
+        .map_or(0.0, |latency| latency.threshold_seconds);
+    // The bound as text 0.0.4 writes it (`1`) and as OpenMetrics and protobuf do (`1.0`).
+    let mut spellings = vec![String::new(), String::new()];
+    push_float(&mut spellings[0], threshold);
+    push_canonical_float(&mut spellings[1], threshold);
+    spellings.dedup();
+    let le = spellings
+        .iter()
+        .map(|spelling| spelling.replace('.', "\\\\.").replace('+', "\\\\+"))
+        .collect::<Vec<_>>()
+        .join("|");
+    let fast = sum_rates(
+        watched
+            .sites
+            .iter()
+            .map(|site| format!("{}_bucket", site.duration)),
+        &objective_selector(watched.objective, &format!(",le=~\"{le}\"")),
+        window,
+    );
+    let all = sum_rates(
+        watched
+            .sites
+            .iter()
+            .map(|site| format!("{}_count", site.duration)),
+        &objective_selector(watched.objective, ""),
+        window,
+    );
+    format!("1 - (\n  ({fast})\n  /\n  ({all})\n)")
+}
+
+fn objective_selector(objective: &Objective, extra: &str) -> String {
+    format!(
+        "{{objective=\"{}\"{extra}}}",
+        promql_string(objective.name())
+    )
+}
+
+/// `sum(rate(a{..}[w])) + sum(rate(b{..}[w]))` over the distinct names.
+fn sum_rates(
+    names: impl Iterator<Item = impl Into<String>>,
+    selector: &str,
+    window: &str,
+) -> String {
+    let mut names: Vec<String> = names.map(Into::into).collect();
+    names.sort();
+    names.dedup();
+    names
+        .iter()
+        .map(|name| format!("sum(rate({name}{selector}[{window}]))"))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+fn write_expr(out: &mut String, expr: &str) {
+    out.push_str("        expr: |\n");
+    for line in expr.lines() {
+        let _ = writeln!(out, "          {line}");
+    }
+}
+
+fn write_labels(out: &mut String, labels: &[(&str, &str)]) {
+    out.push_str("        labels:\n");
+    for (name, value) in labels {
+        let _ = writeln!(out, "          {name}: {}", yaml_string(value));
+    }
+}
+
+/// A number as PromQL and people read it: `0.001`, `14.4`, `99.9`.
+fn number(value: f64) -> String {
+    let mut out = String::new();
+    push_float(&mut out, (value * 1e12).round() / 1e12);
+    out
+}
+
+/// A YAML double-quoted string.
+fn yaml_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A PromQL double-quoted string's content.
+fn promql_string(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
