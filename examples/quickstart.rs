@@ -90,6 +90,9 @@ fn main() -> ExitCode {
     let url = exporter.url().expect("install() listens by default");
     println!("Serving metrics at {url}");
     println!("See them with: curl {url}");
+    if let Some(addr) = exporter.local_addr() {
+        println!("Or in a browser, the live page: http://{addr}/");
+    }
     println!("Simulating traffic; press Ctrl-C to stop.");
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -28,7 +28,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::MatchedPath;
-use axum::http::{HeaderMap, Method, Request, Response, header};
+use axum::http::{HeaderMap, Method, Request, Response, Uri, header};
 use axum::response::IntoResponse;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -43,11 +43,12 @@ use crate::storage::gauge::InProgress;
 /// protobuf, OpenMetrics or text 0.0.4. Compression is the router's to add
 /// (`tower_http::compression::CompressionLayer`).
 pub async fn metrics(headers: HeaderMap) -> impl IntoResponse {
-    let format = Format::from_accept(
-        headers
-            .get(header::ACCEPT)
-            .and_then(|accept| accept.to_str().ok()),
-    );
+    let accept: Vec<String> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect();
+    let format = Format::from_accept(Some(&accept.join(",")));
     (
         [
             (header::CONTENT_TYPE, format.content_type()),
@@ -55,6 +56,52 @@ pub async fn metrics(headers: HeaderMap) -> impl IntoResponse {
         ],
         crate::render_as(format),
     )
+}
+
+/// The live page (see [`ExporterBuilder::live_page`](crate::ExporterBuilder::live_page)) as an
+/// axum `Router`: the page at `/` and its `live.js` and `live.css` beside it, under the same
+/// Content-Security-Policy as on the built-in endpoint. Merge it at the root, or nest it under
+/// a path and link to that path with its trailing slash (`/status/`), so that the page finds
+/// its script. It reads the functions from the readings `install()` starts when the page is
+/// on: call `.live_page(Some("/"))` on a builder `without_listener()`.
+///
+/// ```
+/// use axum::{Router, routing::get};
+///
+/// let app: Router = Router::new()
+///     .route("/metrics", get(track_metrics::axum::metrics))
+///     .nest("/status/", track_metrics::axum::live_router());
+/// ```
+pub fn live_router() -> axum::Router {
+    axum::Router::new()
+        .route("/", axum::routing::get(|uri: Uri| live("", uri)))
+        .route(
+            "/live.js",
+            axum::routing::get(|uri: Uri| live("live.js", uri)),
+        )
+        .route(
+            "/live.css",
+            axum::routing::get(|uri: Uri| live("live.css", uri)),
+        )
+}
+
+async fn live(asset: &'static str, uri: Uri) -> axum::response::Response {
+    let Some(answer) = crate::live::answer("", asset, uri.query(), "/metrics") else {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, answer.content_type),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                crate::live::page::CONTENT_SECURITY_POLICY,
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        answer.body,
+    )
+        .into_response()
 }
 
 /// Records every request of the service it wraps. See the [module](self) documentation.

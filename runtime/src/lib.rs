@@ -53,6 +53,8 @@ pub mod axum;
 mod error;
 mod exposition;
 mod install;
+#[cfg(any(feature = "http", feature = "axum"))]
+pub(crate) mod live;
 mod model;
 #[cfg(feature = "process")]
 mod process;

@@ -31,6 +31,8 @@ pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
     let as_float = |value: Option<u64>| value.map(|value| value as f64);
     let limit =
         |value: Option<u64>| value.map(|value| if value == 0 { -1.0 } else { value as f64 });
+    // The CPU counter counts from the process's start, which is its `_created`.
+    let started = as_float(metrics.start_time_seconds);
     let values = [
         (
             "Total user and system CPU time spent in seconds.",
@@ -73,6 +75,7 @@ pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
             name,
             help: Some(Cow::Borrowed(help)),
             kind: *kind,
+            created: started,
             series: vec![SeriesSnapshot::new(Vec::new(), Value::Float(value))],
         });
     }

@@ -110,6 +110,7 @@ fn counts(
         name,
         help: Some(Cow::Borrowed(help)),
         kind: Kind::Counter,
+        created: None,
         series: values
             .into_iter()
             .map(|(value, count)| {

@@ -7,8 +7,10 @@
 mod common;
 
 mod docs;
+mod live_page;
 mod native_histograms;
 mod prometheus;
 mod pushgateway;
 mod quickstart;
 mod slo;
+mod webdriver;

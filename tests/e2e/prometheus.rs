@@ -194,6 +194,13 @@ fn prometheus_sees_every_call_rate_latency_and_error_ratio() {
         "histogram_quantile(0.99, sum by (le) (increase(function_duration_seconds_bucket{function=\"work\"}[1m])))",
     );
     assert!(p99[0].1 > 0.005 && p99[0].1.is_finite(), "{p99:?}");
+    // A call is counted when it starts and its error when it ends: the last scrape may fall
+    // between the two.
+    wait_for(
+        web,
+        "sum(function_errors_total{function=\"work\"})",
+        |errors| errors == total / 2.0,
+    );
     let ratio = query(
         web,
         "sum(function_errors_total{function=\"work\"}) / sum(function_calls_total{function=\"work\"})",

@@ -63,7 +63,12 @@ fn the_quickstart_serves_the_tutorial_metrics_and_stops_on_ctrl_c() {
     let (child, mut stdout, addr) = start();
     let (_, scrape) = scrape_after_a_round(addr);
 
-    let slow = [("function", "slow_operation"), ("module", "quickstart")];
+    // Each function counts towards an objective, which labels its series.
+    let slow = [
+        ("function", "slow_operation"),
+        ("module", "quickstart"),
+        ("objective", "operations"),
+    ];
     assert!(common::value(&scrape, "function_calls_total", &slow) >= 1.0);
     assert!(common::value(&scrape, "function_duration_seconds_sum", &slow) >= 0.5);
     let users = common::value(
@@ -80,7 +85,11 @@ fn the_quickstart_serves_the_tutorial_metrics_and_stops_on_ctrl_c() {
         ) >= 1.0
     );
     assert_eq!(common::value(&scrape, "active_connections", &[]), 5.0);
-    let query = [("function", "query_database"), ("module", "quickstart")];
+    let query = [
+        ("function", "query_database"),
+        ("module", "quickstart"),
+        ("objective", "database"),
+    ];
     assert!(common::value(&scrape, "db_queries_total", &query) >= 2.0);
     let pool = common::value(&scrape, "db_pool_connections_used", &[]);
     assert!(pool == 0.0 || pool == 1.0, "{pool}");

@@ -42,11 +42,60 @@ fn head_answers_without_a_body() {
 #[test]
 fn other_paths_are_not_found() {
     let addr = exporter().local_addr().unwrap();
-    for path in ["/", "/metrics/", "/metricsx", "/favicon.ico"] {
+    for path in [
+        "/metrics/",
+        "/metricsx",
+        "/favicon.ico",
+        "/live.jsx",
+        "/x/live.js",
+    ] {
         let response = request(addr, "GET", path);
         assert_eq!(response.status, 404, "{path}");
         assert_eq!(response.body, "not found: metrics are served at /metrics\n");
     }
+}
+
+/// The live page is at `/` by default, with its script and style sheet beside it, each under a
+/// Content-Security-Policy that allows nothing inline and nothing from elsewhere.
+#[test]
+fn the_live_page_and_its_assets_are_served_beside_the_metrics() {
+    let addr = exporter().local_addr().unwrap();
+    for (path, content_type, starts) in [
+        ("/", "text/html; charset=utf-8", "<!doctype html>"),
+        (
+            "/?fragment=1&module=integration",
+            "text/html; charset=utf-8",
+            "<table id=\"functions\">",
+        ),
+        (
+            "/live.js",
+            "text/javascript; charset=utf-8",
+            "// The live page's script",
+        ),
+        ("/live.css", "text/css; charset=utf-8", "body {"),
+    ] {
+        let response = request(addr, "GET", path);
+        assert_eq!(response.status, 200, "{path}");
+        assert_eq!(
+            response.header("content-type"),
+            Some(content_type),
+            "{path}"
+        );
+        assert!(
+            response.body.starts_with(starts),
+            "{path}: {}",
+            response.body
+        );
+        let policy = response.header("content-security-policy").unwrap();
+        assert!(
+            policy.starts_with("default-src 'none'; script-src 'self';"),
+            "{policy}"
+        );
+        assert!(!policy.contains("unsafe"), "{policy}");
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    }
+    let head = request(addr, "HEAD", "/");
+    assert_eq!((head.status, head.body.as_str()), (200, ""));
 }
 
 #[test]

@@ -40,64 +40,52 @@ impl Format {
         }
     }
 
-    /// The format an `Accept` header asks for: the media range with the highest `q` that names
-    /// one of the formats, the richer format on a tie (protobuf, then OpenMetrics, then text).
-    /// Text 0.0.4 when there is no header, when nothing in it is known (`*/*` included), or
-    /// when what it names has `q=0`.
+    /// The format an `Accept` header asks for (several headers joined with commas). Each format
+    /// takes the quality of the most specific media range that matches it (an exact type with
+    /// its parameters, then the type, then `application/*` or `text/*`, then `*/*`); the highest
+    /// quality above zero wins, then the most specific match, then, among exact matches, the
+    /// richer format (protobuf, OpenMetrics, text), and among wildcards text. Protobuf is only
+    /// ever sent to a scraper that names it. Text 0.0.4 when nothing is accepted or known.
     pub fn from_accept(accept: Option<&str>) -> Format {
-        let mut best = (0.0_f32, Format::Text);
-        for range in accept.unwrap_or_default().split(',') {
-            let Some((format, quality)) = Self::of_range(range) else {
+        let ranges: Vec<Range> = accept
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(Range::parse)
+            .collect();
+        let mut best: Option<((f32, u8, u8), Format)> = None;
+        for format in Format::ALL {
+            let Some((quality, specificity)) = ranges
+                .iter()
+                .filter_map(|range| {
+                    range
+                        .matches(format)
+                        .map(|specificity| (range.quality, specificity))
+                })
+                .max_by_key(|(_, specificity)| *specificity)
+            else {
                 continue;
             };
-            if quality > best.0
-                || (quality == best.0 && quality > 0.0 && format.rank() > best.1.rank())
-            {
-                best = (quality, format);
+            if quality <= 0.0 {
+                continue;
+            }
+            // Exact matches prefer the richer format; wildcards the plainer one.
+            let preference = if specificity >= 2 {
+                format.rank()
+            } else {
+                2 - format.rank()
+            };
+            let key = (quality, specificity, preference);
+            if best.is_none_or(|(best, _)| key > best) {
+                best = Some((key, format));
             }
         }
-        best.1
+        best.map_or(Format::Text, |(_, format)| format)
     }
 
-    /// The format one media range names, with its quality.
-    fn of_range(range: &str) -> Option<(Format, f32)> {
-        let mut parts = range.split(';').map(str::trim);
-        let media = parts.next()?.to_ascii_lowercase();
-        let mut quality = 1.0_f32;
-        let mut version = None;
-        let mut proto = None;
-        let mut encoding = None;
-        for parameter in parts {
-            let (key, value) = parameter.split_once('=')?;
-            let value = value.trim().trim_matches('"');
-            match key.trim().to_ascii_lowercase().as_str() {
-                "q" => {
-                    quality = value.parse().ok().filter(|q| (0.0..=1.0).contains(q))?;
-                }
-                "version" => version = Some(value),
-                "proto" => proto = Some(value),
-                "encoding" => encoding = Some(value),
-                _ => {}
-            }
-        }
-        let format = match media.as_str() {
-            #[cfg(feature = "protobuf")]
-            "application/vnd.google.protobuf"
-                if proto == Some("io.prometheus.client.MetricFamily")
-                    && encoding == Some("delimited") =>
-            {
-                Format::Protobuf
-            }
-            "application/openmetrics-text" if matches!(version, None | Some("1.0.0" | "0.0.1")) => {
-                Format::OpenMetrics
-            }
-            "text/plain" if matches!(version, None | Some("0.0.4")) => Format::Text,
-            "text/*" | "*/*" => Format::Text,
-            _ => return None,
-        };
-        let _ = (proto, encoding);
-        Some((format, quality))
-    }
+    #[cfg(feature = "protobuf")]
+    const ALL: [Format; 3] = [Format::Text, Format::OpenMetrics, Format::Protobuf];
+    #[cfg(not(feature = "protobuf"))]
+    const ALL: [Format; 2] = [Format::Text, Format::OpenMetrics];
 
     fn rank(self) -> u8 {
         match self {
@@ -105,6 +93,80 @@ impl Format {
             Format::OpenMetrics => 1,
             #[cfg(feature = "protobuf")]
             Format::Protobuf => 2,
+        }
+    }
+}
+
+/// One media range of an `Accept` header.
+struct Range {
+    media: String,
+    quality: f32,
+    version: Option<String>,
+    #[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
+    proto: Option<String>,
+    #[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
+    encoding: Option<String>,
+}
+
+impl Range {
+    fn parse(text: &str) -> Option<Range> {
+        let mut parts = text.split(';').map(str::trim);
+        let media = parts.next()?.to_ascii_lowercase();
+        if media.is_empty() {
+            return None;
+        }
+        let mut range = Range {
+            media,
+            quality: 1.0,
+            version: None,
+            proto: None,
+            encoding: None,
+        };
+        for parameter in parts.filter(|parameter| !parameter.is_empty()) {
+            let Some((key, value)) = parameter.split_once('=') else {
+                continue;
+            };
+            let value = value.trim().trim_matches('"').to_owned();
+            match key.trim().to_ascii_lowercase().as_str() {
+                // A quality that is not a number in [0, 1] makes the range unusable.
+                "q" => {
+                    range.quality = value.parse().ok().filter(|q| (0.0..=1.0).contains(q))?;
+                }
+                "version" => range.version = Some(value),
+                "proto" => range.proto = Some(value),
+                "encoding" => range.encoding = Some(value),
+                _ => {}
+            }
+        }
+        Some(range)
+    }
+
+    /// How specifically this range names `format` (3: type and parameters, 2: type, 1: a
+    /// type wildcard, 0: `*/*`), or `None` if it does not.
+    fn matches(&self, format: Format) -> Option<u8> {
+        let version = self.version.as_deref();
+        match (format, self.media.as_str()) {
+            (Format::Text, "text/plain") if matches!(version, None | Some("0.0.4")) => {
+                Some(if version.is_some() { 3 } else { 2 })
+            }
+            (Format::Text, "text/*") => Some(1),
+            (Format::OpenMetrics, "application/openmetrics-text")
+                if matches!(version, None | Some("1.0.0" | "0.0.1")) =>
+            {
+                Some(if version.is_some() { 3 } else { 2 })
+            }
+            (Format::OpenMetrics, "application/*") => Some(1),
+            #[cfg(feature = "protobuf")]
+            (Format::Protobuf, "application/vnd.google.protobuf")
+                if self.proto.as_deref() == Some("io.prometheus.client.MetricFamily")
+                    && self.encoding.as_deref() == Some("delimited") =>
+            {
+                Some(3)
+            }
+            #[cfg(feature = "protobuf")]
+            (Format::Protobuf, _) => None,
+            (_, "*/*") => Some(0),
+            _ => None,
         }
     }
 }
@@ -137,6 +199,20 @@ mod tests {
             Format::OpenMetrics
         );
         assert_eq!(pick("application/openmetrics-text;q=x"), Format::Text);
+        // What the hostile review found.
+        assert_eq!(pick("application/*"), Format::OpenMetrics);
+        assert_eq!(pick("text/plain;q=0, */*;q=0.1"), Format::OpenMetrics);
+        assert_eq!(pick("application/openmetrics-text;"), Format::OpenMetrics);
+        assert_eq!(
+            pick("application/openmetrics-text;charset"),
+            Format::OpenMetrics
+        );
+        assert_eq!(
+            pick("text/plain;q=0.1,application/openmetrics-text"),
+            Format::OpenMetrics
+        );
+        assert_eq!(pick("*/*;q=0"), Format::Text);
+        assert_eq!(pick("text/*"), Format::Text);
         #[cfg(feature = "protobuf")]
         {
             let prometheus_native = "application/vnd.google.protobuf;\

@@ -6,7 +6,7 @@
 //! counter samples; double quotes escaped in HELP text; and `# EOF` at the end.
 
 use crate::exposition::text::{Number, push_escaped, push_float, push_labels};
-use crate::model::kind::Kind;
+use crate::model::kind::{Kind, counter_family};
 use crate::model::snapshot::{Exemplar, FamilySnapshot, SeriesSnapshot, Value};
 
 /// The `Content-Type` of the OpenMetrics text format.
@@ -43,6 +43,7 @@ pub(crate) fn write(
             push_escaped(&mut out, help, true);
             out.push('\n');
         }
+        let created = family.created.unwrap_or(created);
         for series in &family.series {
             write_series(&mut out, family, globals, series, created);
         }
@@ -55,8 +56,12 @@ pub(crate) fn write(
 /// without `_info`.
 fn family_name(family: &FamilySnapshot) -> &'static str {
     match family.kind {
-        Kind::Counter => family.name.strip_suffix("_total").unwrap_or(family.name),
-        Kind::Info => family.name.strip_suffix("_info").unwrap_or(family.name),
+        Kind::Counter => counter_family(family.name),
+        Kind::Info => family
+            .name
+            .strip_suffix("_info")
+            .filter(|name| !name.is_empty())
+            .unwrap_or(family.name),
         _ => family.name,
     }
 }
@@ -68,7 +73,7 @@ fn type_name(family: &FamilySnapshot) -> &'static str {
         Kind::Histogram => "histogram",
         Kind::Summary => "summary",
         // An info family whose name lacks the suffix cannot be written as one.
-        Kind::Info if family.name.ends_with("_info") => "info",
+        Kind::Info if family_name(family) != family.name => "info",
         Kind::Info => "gauge",
         Kind::StateSet => "stateset",
     }
@@ -130,6 +135,7 @@ fn write_series(
                 bounds,
                 counts,
                 sum,
+                negative_seen,
                 ..
             },
             _,
@@ -155,9 +161,9 @@ fn write_series(
                 Number::Int(count),
                 exemplar(bounds.len()),
             );
-            // OpenMetrics allows `_sum` (and with it `_count`) only where it cannot go down: no
-            // negative bucket and no negative sum; NaN is refused too.
-            if bounds.first().is_none_or(|first| *first >= 0.0) && *sum >= 0.0 {
+            // OpenMetrics allows `_sum` (and with it `_count`) only where it cannot go down:
+            // never once a value below zero (or NaN) was observed, nor with a negative bucket.
+            if !negative_seen && bounds.first().is_none_or(|first| *first >= 0.0) {
                 sample(out, "_count", None, Number::Int(count), None);
                 sample(out, "_sum", None, Number::Float(*sum), None);
             }
@@ -174,25 +180,24 @@ fn write_series(
                 quantiles,
                 count,
                 sum,
+                negative_seen,
             },
             _,
         ) => {
-            // OpenMetrics has no way to write a negative quantile, or a sum that went down.
-            for (quantile, value) in quantiles
-                .iter()
-                .filter(|(_, value)| value.is_nan() || *value >= 0.0)
-            {
-                bound_text.clear();
-                push_canonical_float(&mut bound_text, *quantile);
-                sample(
-                    out,
-                    "",
-                    Some(("quantile", &bound_text)),
-                    Number::Float(*value),
-                    None,
-                );
-            }
-            if *sum >= 0.0 {
+            // OpenMetrics has no way to write a negative quantile or a sum that went down:
+            // once a value below zero (or NaN) was observed, only `_created` is written.
+            if !negative_seen {
+                for (quantile, value) in quantiles {
+                    bound_text.clear();
+                    push_canonical_float(&mut bound_text, *quantile);
+                    sample(
+                        out,
+                        "",
+                        Some(("quantile", &bound_text)),
+                        Number::Float(*value),
+                        None,
+                    );
+                }
                 sample(out, "_count", None, Number::Int(*count), None);
                 sample(out, "_sum", None, Number::Float(*sum), None);
             }

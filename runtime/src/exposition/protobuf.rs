@@ -27,7 +27,7 @@ pub(crate) fn write(
     for family in families.iter_mut() {
         family.series.sort_by(|a, b| a.labels.cmp(&b.labels));
         let message = wire::MetricFamily {
-            name: Some(family.name.to_owned()),
+            name: Some(crate::exposition::text::written_name(family).into_owned()),
             help: family.help.as_ref().map(|help| help.to_string()),
             r#type: Some(metric_type(family.kind) as i32),
             metric: family
@@ -120,6 +120,7 @@ fn metric(
                 counts,
                 sum,
                 native,
+                ..
             },
             _,
         ) => {
@@ -165,6 +166,7 @@ fn metric(
                 quantiles,
                 count,
                 sum,
+                ..
             },
             _,
         ) => {

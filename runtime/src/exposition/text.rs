@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use crate::model::kind::{Kind, counter_total};
 use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
 
 /// The `Content-Type` of the Prometheus text exposition format that [`render`](crate::render)
@@ -18,19 +19,30 @@ pub(crate) fn write(families: &mut [FamilySnapshot], globals: &[(String, String)
     let mut out = String::new();
     for family in families.iter_mut() {
         family.series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let name = written_name(family);
         if let Some(help) = &family.help {
             out.push_str("# HELP ");
-            out.push_str(family.name);
+            out.push_str(&name);
             out.push(' ');
             push_escaped(&mut out, help, false);
             out.push('\n');
         }
-        let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind.type_name());
+        let _ = writeln!(out, "# TYPE {name} {}", family.kind.type_name());
         for series in &family.series {
-            write_series(&mut out, family.name, globals, series);
+            write_series(&mut out, &name, globals, series);
         }
     }
     out
+}
+
+/// The family's name as text 0.0.4 and protobuf write it: a counter's always ends in `_total`,
+/// as OpenMetrics requires, so that Prometheus stores one name whichever format it scrapes.
+pub(crate) fn written_name(family: &FamilySnapshot) -> std::borrow::Cow<'static, str> {
+    if family.kind == Kind::Counter {
+        counter_total(family.name)
+    } else {
+        std::borrow::Cow::Borrowed(family.name)
+    }
 }
 
 fn write_series(
@@ -84,6 +96,7 @@ fn write_series(
             quantiles,
             count,
             sum,
+            ..
         } => {
             for (quantile, value) in quantiles {
                 bound_text.clear();
@@ -169,6 +182,9 @@ pub(crate) fn push_float(out: &mut String, value: f64) {
         out.push_str("NaN");
     } else if value.is_infinite() {
         out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
+    } else if value != 0.0 && !(1e-6..1e21).contains(&value.abs()) {
+        // `1e300`, not three hundred digits; every Prometheus reader parses both.
+        let _ = write!(out, "{value:e}");
     } else {
         let _ = write!(out, "{value}");
     }
@@ -179,7 +195,6 @@ mod tests {
     use std::borrow::Cow;
 
     use super::*;
-    use crate::model::kind::Kind;
 
     fn series(labels: &[(&'static str, &'static str)], value: Value) -> SeriesSnapshot {
         SeriesSnapshot::new(
@@ -198,6 +213,7 @@ mod tests {
                 name: "b_total",
                 help: Some(Cow::Borrowed("B\\s\nline")),
                 kind: Kind::Counter,
+                created: None,
                 series: vec![
                     series(&[("x", "2")], Value::Int(1)),
                     series(&[("x", "1\"\\\n")], Value::Int(2)),
@@ -208,6 +224,7 @@ mod tests {
                 name: "a_seconds",
                 help: None,
                 kind: Kind::Histogram,
+                created: None,
                 series: vec![series(
                     &[],
                     Value::Histogram {
@@ -215,6 +232,7 @@ mod tests {
                         counts: vec![1, 0, 2],
                         sum: 7.5,
                         native: None,
+                        negative_seen: false,
                     },
                 )],
             },
@@ -242,12 +260,14 @@ mod tests {
             name: "s",
             help: Some(Cow::Borrowed("S")),
             kind: Kind::Summary,
+            created: None,
             series: vec![series(
                 &[],
                 Value::Summary {
                     quantiles: vec![(0.5, f64::NAN), (0.99, f64::INFINITY)],
                     count: 0,
                     sum: f64::NEG_INFINITY,
+                    negative_seen: true,
                 },
             )],
         }];

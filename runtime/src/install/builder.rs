@@ -107,6 +107,9 @@ pub struct ExporterBuilder {
     render_timeout: Duration,
     native: Native,
     exemplar_source: Option<Source>,
+    /// `None` until set: the page at `/` when there is a listener, else no page.
+    #[cfg_attr(not(any(feature = "http", feature = "axum")), allow(dead_code))]
+    live_page: Option<Option<String>>,
 }
 
 /// Where exemplars come from: a function that returns the sampled trace the current call runs
@@ -154,6 +157,7 @@ impl ExporterBuilder {
             exemplar_source: Some(Source::OpenTelemetry),
             #[cfg(not(feature = "otel"))]
             exemplar_source: None,
+            live_page: None,
         }
     }
 
@@ -190,6 +194,23 @@ impl ExporterBuilder {
     #[cfg(feature = "http")]
     pub fn allow_network(mut self, network: impl Into<String>) -> Self {
         self.endpoint.allowed_networks.push(network.into());
+        self
+    }
+
+    /// Where the live page is served: every instrumented function's call rate, error ratio by
+    /// type, p50 and p99 latency and calls in flight, with a chart of each over the last five
+    /// minutes, and the other families' current values. By default `Some("/")` with a listener
+    /// (the page at `http://127.0.0.1:9000/`, its `live.js` and `live.css` beside it) and `None`
+    /// without one; `Some("/status/")` moves it (the path starts and ends with `/`), `None` turns
+    /// it off. It answers under the same authentication, allow-list and bounds as the
+    /// exposition.
+    ///
+    /// The page reads the functions from readings taken every 2 seconds by a thread that runs
+    /// only when the page is on; see [`crate::axum::live_router`] to serve it from an axum
+    /// `Router` instead.
+    #[cfg(any(feature = "http", feature = "axum"))]
+    pub fn live_page(mut self, path: Option<&str>) -> Self {
+        self.live_page = Some(path.map(str::to_owned));
         self
     }
 
@@ -349,6 +370,15 @@ impl ExporterBuilder {
         crate::install::install(self)
     }
 
+    /// The live page's path: the one set, else `/` with a listener and none without.
+    fn resolved_live_page(&self) -> Option<String> {
+        match &self.live_page {
+            Some(set) => set.clone(),
+            None if matches!(self.listen, Listen::Disabled) => None,
+            None => Some("/".to_owned()),
+        }
+    }
+
     /// Where to listen, if anywhere, and whence that came.
     #[cfg(feature = "http")]
     pub(crate) fn resolved_address(&self) -> Option<(String, &'static str)> {
@@ -378,6 +408,8 @@ pub(crate) struct Parts {
     pub(crate) render_timeout: Duration,
     pub(crate) native: Native,
     pub(crate) exemplar_source: Option<Source>,
+    #[cfg_attr(not(any(feature = "http", feature = "axum")), allow(dead_code))]
+    pub(crate) live_page: Option<String>,
 }
 
 impl ExporterBuilder {
@@ -388,6 +420,7 @@ impl ExporterBuilder {
             endpoint: crate::serve::Settings {
                 path: self.path.clone(),
                 render_timeout: self.render_timeout,
+                live_page: self.resolved_live_page(),
                 ..self.endpoint.clone()
             },
             global_labels: self.global_labels.clone(),
@@ -399,6 +432,7 @@ impl ExporterBuilder {
             render_timeout: self.render_timeout,
             native: self.native,
             exemplar_source: self.exemplar_source,
+            live_page: self.resolved_live_page(),
         }
     }
 }

@@ -133,10 +133,11 @@ pub(crate) fn declared_families(
                 second: descriptor.describe(),
             });
         }
-        if let Some((label, _)) = global_labels
-            .iter()
-            .find(|(label, _)| descriptor.labels.contains(&label.as_str()))
-        {
+        // A state set's states are labelled by its name.
+        let own_label = (descriptor.kind == Kind::StateSet).then_some(descriptor.name);
+        if let Some((label, _)) = global_labels.iter().find(|(label, _)| {
+            descriptor.labels.contains(&label.as_str()) || own_label == Some(label.as_str())
+        }) {
             return Err(Error::GlobalLabelClash {
                 owner: descriptor.describe(),
                 label: label.clone(),

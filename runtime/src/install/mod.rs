@@ -161,6 +161,13 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     }
     // From here on nothing fails: the process is installed.
     Facade::publish(facade);
+    #[cfg(any(feature = "http", feature = "axum"))]
+    if parts.live_page.is_some() {
+        // The readings start now; a thread that cannot start leaves the page empty.
+        if let Err(error) = crate::live::ring::start() {
+            log::warn!("the live page's sampler did not start: {error}");
+        }
+    }
     if let Some(source) = parts.exemplar_source {
         exemplars::set_source(source);
     }

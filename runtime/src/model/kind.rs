@@ -35,15 +35,23 @@ impl Kind {
     pub(crate) fn sample_names(self, name: &str) -> Vec<String> {
         match self {
             Kind::Counter => {
-                let mut names = vec![name.to_owned()];
-                let family = name.strip_suffix("_total").unwrap_or(name);
-                if family != name {
-                    names.push(family.to_owned());
-                }
+                // Written as `family_total` in every format (`x` is written `x_total`).
+                let family = counter_family(name);
+                let mut names = vec![format!("{family}_total"), family.to_owned()];
                 names.push(format!("{family}_created"));
                 names
             }
-            Kind::Gauge | Kind::Info | Kind::StateSet => vec![name.to_owned()],
+            Kind::Info => {
+                // OpenMetrics names an info family `x_info` by `x`.
+                let mut names = vec![name.to_owned()];
+                names.extend(
+                    name.strip_suffix("_info")
+                        .filter(|family| !family.is_empty())
+                        .map(str::to_owned),
+                );
+                names
+            }
+            Kind::Gauge | Kind::StateSet => vec![name.to_owned()],
             Kind::Histogram => ["_bucket", "_sum", "_count", "_created", ""]
                 .iter()
                 .map(|suffix| format!("{name}{suffix}"))
@@ -53,6 +61,23 @@ impl Kind {
                 .map(|suffix| format!("{name}{suffix}"))
                 .collect(),
         }
+    }
+}
+
+/// A counter's family name: its name without `_total`, or its whole name when it has no such
+/// suffix (or is only `_total`).
+pub(crate) fn counter_family(name: &str) -> &str {
+    name.strip_suffix("_total")
+        .filter(|family| !family.is_empty())
+        .unwrap_or(name)
+}
+
+/// The name a counter's samples are written under in every format: `family_total`.
+pub(crate) fn counter_total(name: &'static str) -> std::borrow::Cow<'static, str> {
+    if counter_family(name) == name {
+        std::borrow::Cow::Owned(format!("{name}_total"))
+    } else {
+        std::borrow::Cow::Borrowed(name)
     }
 }
 
@@ -66,7 +91,19 @@ mod tests {
             Kind::Counter.sample_names("jobs_total"),
             ["jobs_total", "jobs", "jobs_created"]
         );
-        assert_eq!(Kind::Counter.sample_names("jobs"), ["jobs", "jobs_created"]);
+        assert_eq!(
+            Kind::Counter.sample_names("jobs"),
+            ["jobs_total", "jobs", "jobs_created"]
+        );
+        assert_eq!(
+            Kind::Counter.sample_names("_total"),
+            ["_total_total", "_total", "_total_created"]
+        );
+        assert_eq!(
+            Kind::Info.sample_names("build_info"),
+            ["build_info", "build"]
+        );
+        assert_eq!(Kind::Info.sample_names("_info"), ["_info"]);
         assert_eq!(
             Kind::Histogram.sample_names("t"),
             ["t_bucket", "t_sum", "t_count", "t_created", "t"]
@@ -75,6 +112,5 @@ mod tests {
             Kind::Summary.sample_names("s"),
             ["s", "s_sum", "s_count", "s_created"]
         );
-        assert_eq!(Kind::Info.sample_names("build_info"), ["build_info"]);
     }
 }

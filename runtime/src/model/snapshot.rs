@@ -13,6 +13,9 @@ pub(crate) struct FamilySnapshot {
     /// The HELP text; `None` writes no HELP line (a `metrics` facade metric never described).
     pub(crate) help: Option<Cow<'static, str>>,
     pub(crate) kind: Kind,
+    /// When its counts started, in seconds since the Unix epoch, for OpenMetrics' `_created`;
+    /// `None` for when `install()` ran.
+    pub(crate) created: Option<f64>,
     pub(crate) series: Vec<SeriesSnapshot>,
 }
 
@@ -97,6 +100,9 @@ pub(crate) enum Value {
         sum: f64,
         /// The same observations in native buckets, when the series keeps them.
         native: Option<Box<NativeBuckets>>,
+        /// A value below zero (or NaN) was observed once: the sum can go down, and OpenMetrics
+        /// then writes neither it nor the count.
+        negative_seen: bool,
     },
     /// The states of a state set, in order, and the index of the current one: written as one
     /// sample per state, labelled by the family's name, 1 for the current one and 0 otherwise.
@@ -109,6 +115,8 @@ pub(crate) enum Value {
         quantiles: Vec<(f64, f64)>,
         count: u64,
         sum: f64,
+        /// As for a histogram: OpenMetrics then writes no sum, count or quantile.
+        negative_seen: bool,
     },
 }
 

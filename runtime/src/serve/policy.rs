@@ -22,6 +22,8 @@ pub(crate) struct Settings {
     pub(crate) header_timeout: Duration,
     pub(crate) connection_timeout: Duration,
     pub(crate) render_timeout: Duration,
+    /// Where the live page is served, ending in `/`; `None` for no page.
+    pub(crate) live_page: Option<String>,
 }
 
 impl Default for Settings {
@@ -36,6 +38,7 @@ impl Default for Settings {
             header_timeout: Duration::from_secs(10),
             connection_timeout: Duration::from_secs(60),
             render_timeout: crate::state::DEFAULT_RENDER_TIMEOUT,
+            live_page: Some("/".to_owned()),
         }
     }
 }
@@ -51,6 +54,7 @@ pub(crate) struct Policy {
     pub(crate) header_timeout: Duration,
     pub(crate) connection_timeout: Duration,
     pub(crate) render_timeout: Duration,
+    pub(crate) live_page: Option<String>,
 }
 
 impl Policy {
@@ -61,6 +65,32 @@ impl Policy {
                 "the endpoint path `{}` must start with `/`, such as `/metrics`",
                 settings.path
             ));
+        }
+        if let Some(page) = &settings.live_page {
+            if !page.starts_with('/') || !page.ends_with('/') {
+                return Err(Error::setting(
+                    "live_page",
+                    format!(
+                        "the live page's path `{page}` must start and end with `/`, such as \
+                         `/` or `/status/`: its script and style sheet are served beside it"
+                    ),
+                ));
+            }
+            if [
+                page.clone(),
+                format!("{page}live.js"),
+                format!("{page}live.css"),
+            ]
+            .contains(&settings.path)
+            {
+                return Err(Error::setting(
+                    "live_page",
+                    format!(
+                        "the live page at `{page}` would take the endpoint's path `{}`: move one",
+                        settings.path
+                    ),
+                ));
+            }
         }
         if settings.max_concurrent_scrapes == 0 {
             return invalid("`max_concurrent_scrapes` must be at least 1".to_owned());
@@ -121,6 +151,7 @@ impl Policy {
             header_timeout: settings.header_timeout,
             connection_timeout: settings.connection_timeout,
             render_timeout: settings.render_timeout,
+            live_page: settings.live_page.clone(),
         })
     }
 

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
-    ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue,
-    VARY, WWW_AUTHENTICATE,
+    ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING,
+    CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderValue, REFERRER_POLICY, VARY, WWW_AUTHENTICATE,
+    X_CONTENT_TYPE_OPTIONS,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::Semaphore;
@@ -34,7 +35,7 @@ pub(crate) async fn respond(
             StatusCode::FORBIDDEN,
             "forbidden: this client's network is not allowed\n",
         )
-    } else if request.uri().path() != policy.path {
+    } else if request.uri().path() != policy.path && !is_live(&request, &policy) {
         plain(
             StatusCode::NOT_FOUND,
             &format!("not found: metrics are served at {}\n", policy.path),
@@ -56,14 +57,11 @@ pub(crate) async fn respond(
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
         response
+    } else if request.uri().path() != policy.path {
+        live(&request, &policy, renders).await
     } else if let Ok(slot) = renders.try_acquire_owned() {
         let gzip = accepts_gzip(&request);
-        let format = Format::from_accept(
-            request
-                .headers()
-                .get(ACCEPT)
-                .and_then(|accept| accept.to_str().ok()),
-        );
+        let format = Format::from_accept(Some(&joined(request.headers().get_all(ACCEPT))));
         let render = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let _timer = SCRAPE_DURATION.start_timer();
@@ -92,6 +90,73 @@ pub(crate) async fn respond(
     };
     SCRAPES.labels(response.status().as_str()).inc();
     response
+}
+
+/// Every value of a header, joined with commas as one, read leniently: a byte that is not
+/// UTF-8 spoils its own media range, not the others.
+fn joined(values: hyper::header::GetAll<'_, HeaderValue>) -> String {
+    values
+        .iter()
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Whether the request is for the live page or its script or style sheet.
+fn is_live(request: &Request<Incoming>, policy: &Policy) -> bool {
+    let Some(page) = &policy.live_page else {
+        return false;
+    };
+    matches!(
+        request.uri().path().strip_prefix(page.as_str()),
+        Some("" | "live.js" | "live.css")
+    )
+}
+
+/// The live page, rendered as a scrape is (it reads the families), or its script or style.
+async fn live(
+    request: &Request<Incoming>,
+    policy: &Policy,
+    renders: Arc<Semaphore>,
+) -> Response<Full<Bytes>> {
+    let Ok(slot) = renders.try_acquire_owned() else {
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many scrapes at once: try again\n",
+        );
+    };
+    let page = policy.live_page.clone().unwrap_or_default();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let metrics_path = policy.path.clone();
+    let render = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        crate::live::answer(&page, &path, query.as_deref(), &metrics_path)
+    });
+    match tokio::time::timeout(policy.render_timeout, render).await {
+        Ok(Ok(Some(answer))) => {
+            let mut response = Response::new(Full::new(Bytes::from(answer.body)));
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+            headers.insert(
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(crate::live::page::CONTENT_SECURITY_POLICY),
+            );
+            headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Ok(Ok(None)) => plain(StatusCode::NOT_FOUND, "not found\n"),
+        Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
+        Err(_) => {
+            SCRAPE_TIMEOUTS.inc();
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the page took too long to render: a gauge function is slow; try again\n",
+            )
+        }
+    }
 }
 
 fn authorized(request: &Request<Incoming>, policy: &Policy) -> bool {

@@ -224,7 +224,8 @@ fn success_ratio(watched: &Watched, window: &str) -> String {
         window,
     );
     // No error counter exists until a first error: then the ratio is 0, not empty.
-    format!("(\n  ({errors})\n  or vector(0)\n)\n/\n({calls})")
+    // Without calls the ratio is empty rather than NaN.
+    format!("(\n  ({errors})\n  or vector(0)\n)\n/\n(({calls}) > 0)")
 }
 
 /// The share of calls slower than the threshold over `window`.
@@ -259,7 +260,7 @@ fn latency_ratio(watched: &Watched, window: &str) -> String {
         &objective_selector(watched.objective, ""),
         window,
     );
-    format!("1 - (\n  ({fast})\n  /\n  ({all})\n)")
+    format!("1 - (\n  ({fast})\n  /\n  (({all}) > 0)\n)")
 }
 
 fn objective_selector(objective: &Objective, extra: &str) -> String {

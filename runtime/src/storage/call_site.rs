@@ -212,6 +212,7 @@ impl SiteSeries {
             counts,
             sum: clock::seconds_between(self.clock, 0, ticks),
             native: None,
+            negative_seen: false,
         };
         (histogram, errors, calls)
     }
@@ -374,6 +375,39 @@ impl Drop for CallGuard {
     }
 }
 
+/// One reading of a registered site, for the live page's sampler.
+#[cfg(any(feature = "http", feature = "axum"))]
+pub(crate) struct Reading {
+    pub(crate) info: &'static SiteInfo,
+    pub(crate) calls: u64,
+    pub(crate) errors: Vec<(&'static str, u64)>,
+    pub(crate) bounds: &'static [f64],
+    /// Bucket counts (not cumulative), one per bound and one for `+Inf`.
+    pub(crate) counts: Vec<u64>,
+}
+
+/// A reading of every registered site: what a scrape reads, without rendering it.
+#[cfg(any(feature = "http", feature = "axum"))]
+pub(crate) fn readings() -> Vec<Reading> {
+    CALL_SITES
+        .iter()
+        .filter_map(|site| {
+            let series = site.series.get()?;
+            let (histogram, errors, calls) = series.read();
+            let Value::Histogram { bounds, counts, .. } = histogram else {
+                return None;
+            };
+            Some(Reading {
+                info: site.info(),
+                calls,
+                errors,
+                bounds,
+                counts,
+            })
+        })
+        .collect()
+}
+
 /// Appends the families of every registered site, each family once with the series of all the
 /// sites that share it.
 pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
@@ -385,6 +419,7 @@ pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
                 name,
                 help: Some(Cow::Borrowed(help)),
                 kind,
+                created: None,
                 series: Vec::new(),
             })
             .series

@@ -184,6 +184,7 @@ fn snapshot(descriptor: &'static Descriptor, series: Vec<SeriesSnapshot>) -> Fam
         name: descriptor.name,
         help: Some(Cow::Borrowed(descriptor.help)),
         kind: descriptor.kind,
+        created: None,
         series,
     }
 }

@@ -39,8 +39,25 @@ pub(crate) fn current() -> Option<Trace> {
         Source::OpenTelemetry => opentelemetry::current(),
         // An application's function may panic: an exemplar is not worth unwinding a call
         // (in a drop, that would abort). Measured at 15 ns a call, so not on OpenTelemetry's.
-        Source::Function(source) => std::panic::catch_unwind(*source).ok().flatten(),
+        Source::Function(source) => from_function(*source),
     }
+}
+
+/// An application's source, once per thread at a time: a source that records metrics itself
+/// (into a family with exemplars) would otherwise call itself until the stack overflows.
+fn from_function(source: fn() -> Option<Trace>) -> Option<Trace> {
+    thread_local! {
+        static IN_SOURCE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if IN_SOURCE
+        .try_with(|busy| busy.replace(true))
+        .unwrap_or(true)
+    {
+        return None;
+    }
+    let trace = std::panic::catch_unwind(source).ok().flatten();
+    let _ = IN_SOURCE.try_with(|busy| busy.set(false));
+    trace
 }
 
 /// OpenTelemetry's context, read without `catch_unwind` yet never after this thread's
@@ -78,13 +95,19 @@ mod opentelemetry {
     pub(super) fn current() -> Option<Trace> {
         match STATE.try_with(Cell::get) {
             Ok(READY) => sampled(),
-            Ok(NEW) => {
-                let trace = std::panic::catch_unwind(sampled).ok().flatten();
-                if GUARD.try_with(|_| ()).is_ok() {
-                    let _ = STATE.try_with(|state| state.set(READY));
+            Ok(NEW) => match std::panic::catch_unwind(sampled) {
+                // The context was readable: from now on the guard says when it is gone.
+                Ok(trace) => {
+                    let ready = GUARD.try_with(|_| ()).is_ok();
+                    let _ = STATE.try_with(|state| state.set(if ready { READY } else { GONE }));
+                    trace
                 }
-                trace
-            }
+                // Read after it was destroyed (from a thread-local's destructor): never again.
+                Err(_) => {
+                    let _ = STATE.try_with(|state| state.set(GONE));
+                    None
+                }
+            },
             _ => None,
         }
     }

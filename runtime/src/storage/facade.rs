@@ -5,7 +5,8 @@
 //! Handles are kept in `metrics_util`'s sharded [`Registry`], by key, so that a repeated
 //! registration is one read-locked lookup. What reaches the facade is not checked at compile
 //! time, so a new key is checked here first: its name and label names are sanitised as
-//! metrics-exporter-prometheus does (so a service moving from it keeps its series names), then
+//! metrics-exporter-prometheus does (so a service moving from it keeps its series names, but for
+//! a counter without `_total`, written `name_total` as OpenMetrics requires), then
 //! refused if the name is one of this crate's families or another facade family's (after
 //! sanitising, or as another kind), or if a label is reserved (`le`, `quantile`, `__*`, empty),
 //! a global label, or repeated. A refused key records nothing: it is counted in
@@ -542,6 +543,7 @@ impl Facade {
                                 }),
                         ),
                         kind: family.kind,
+                        created: None,
                         series: Vec::new(),
                     };
                     let handles = family

@@ -1,6 +1,8 @@
 //! Histograms of values: observations counted into buckets, with their sum, per writing thread;
 //! and the timer that observes elapsed seconds into a histogram or a summary.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::model::buckets;
 use crate::model::snapshot::{Exemplar, Value};
 use crate::storage::cells::{self, Cells};
@@ -35,6 +37,8 @@ const FIRST_BUCKET: usize = 2;
 pub struct Histogram {
     bounds: &'static [f64],
     cells: &'static Cells,
+    /// Set at the first observation below zero or NaN, for OpenMetrics.
+    negative_seen: AtomicBool,
     /// Per bucket, the last observation made in a sampled trace, for `#[exemplars]`.
     exemplars: Option<&'static Exemplars>,
 }
@@ -55,6 +59,7 @@ impl Histogram {
         Histogram {
             bounds,
             cells: Cells::new(FIRST_BUCKET + bounds.len() + 1),
+            negative_seen: AtomicBool::new(false),
             exemplars: None,
         }
     }
@@ -79,6 +84,9 @@ impl Histogram {
     #[inline]
     pub(crate) fn observe_many(&self, value: f64, count: u64) {
         let bucket = buckets::index(self.bounds, value);
+        if value < 0.0 || value.is_nan() {
+            self.negative_seen.store(true, Ordering::Relaxed);
+        }
         self.cells.write(|words| {
             cells::together(words, |words| {
                 cells::add_float(&words[SUM], value * count as f64);
@@ -138,6 +146,7 @@ impl Histogram {
             counts,
             sum,
             native: None,
+            negative_seen: self.negative_seen.load(Ordering::Relaxed),
         }
     }
 }

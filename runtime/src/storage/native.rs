@@ -199,6 +199,7 @@ impl NativeHistogram {
                 positive: sorted(&total.positive),
                 negative: sorted(&total.negative),
             })),
+            negative_seen: !total.negative.is_empty() || total.sum.is_nan(),
             counts: total.classic,
             sum: total.sum,
         }

@@ -41,6 +41,8 @@ pub struct Summary {
 struct State {
     count: u64,
     sum: f64,
+    /// An observation below zero or NaN was made once, for OpenMetrics.
+    negative_seen: bool,
     /// Disjoint periods of the window; `current` receives observations.
     periods: [Sketch; AGE_BUCKETS],
     current: usize,
@@ -95,6 +97,7 @@ impl Summary {
             state: Mutex::new(State {
                 count: 0,
                 sum: 0.0,
+                negative_seen: false,
                 periods: Default::default(),
                 current: 0,
                 current_ends: crate::storage::clock::clock().now() + period,
@@ -113,6 +116,7 @@ impl Summary {
         let mut state = self.state();
         state.count = state.count.saturating_add(1);
         state.sum += value;
+        state.negative_seen |= value < 0.0 || value.is_nan();
         state.advance(now);
         let current = state.current;
         state.periods[current].add(value);
@@ -159,6 +163,7 @@ impl Summary {
                 .collect(),
             count: state.count,
             sum: state.sum,
+            negative_seen: state.negative_seen,
         }
     }
 

@@ -88,7 +88,8 @@ fn main() {
         "requests_total{method=\"POST\",endpoint=\"/orders\"} 2\n",
         "kinds_total{type=\"a\",match=\"b\"} 1\n",
         "# HELP requests_total Total HTTP requests, with a HELP text over two lines\n",
-        "http_requests_ms 1\n",
+        // A counter is written `_total` in every format, as OpenMetrics requires.
+        "http_requests_ms_total 1\n",
         "crate_visible_total 1\n",
         "by_method_total{method=\"POST\",secure=\"false\"} 0\n",
         "by_method_total{method=\"GET\",secure=\"true\"} 1\n",

@@ -1,0 +1,167 @@
+//! The live page in a real browser: headless Chromium, driven over WebDriver, loads the page of
+//! `examples/flaky_service.rs` with no console error (its Content-Security-Policy allows
+//! nothing inline or from elsewhere), lists its functions with numbers that agree with
+//! `/metrics` scraped at the same moment, updates on its own, and filters by module.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{self, Running};
+use crate::webdriver::Browser;
+
+/// `(calls, errors)` of `work` in a scrape of the service.
+fn scrape(service: SocketAddr) -> (f64, f64) {
+    let response = common::request(service, "GET", "/metrics");
+    let scrape = track_metrics::testing::Exposition::parse(&response.body).unwrap();
+    let labels = [
+        ("function", "work"),
+        ("module", "flaky_service"),
+        ("objective", "work"),
+    ];
+    let calls = common::value(&scrape, "function_calls_total", &labels);
+    // No error counter until the first error.
+    let errors = scrape
+        .value(
+            "function_errors_total",
+            &[
+                ("function", "work"),
+                ("module", "flaky_service"),
+                ("objective", "work"),
+                ("error_type", "Unlucky"),
+            ],
+        )
+        .unwrap_or(0.0);
+    (calls, errors)
+}
+
+/// The rows of the functions table, as the browser shows them.
+fn rows(browser: &Browser) -> Vec<Value> {
+    browser
+        .run(
+            "return [...document.querySelectorAll('#functions tr[data-function]')].map(row => ({\
+                 function: row.dataset.function, module: row.dataset.module,\
+                 calls: Number(row.dataset.calls), rate: Number(row.dataset.rate),\
+                 errorRatio: Number(row.dataset.errorRatio), text: row.innerText }));",
+        )
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn row<'a>(rows: &'a [Value], function: &str) -> &'a Value {
+    rows.iter()
+        .find(|row| row["function"] == function)
+        .unwrap_or_else(|| panic!("no row for {function} in {rows:?}"))
+}
+
+#[test]
+#[ignore = "needs Chromium and ChromeDriver (Debian packages chromium, chromium-driver); .ci/run installs them"]
+fn the_live_page_in_chromium_agrees_with_the_scrape_updates_and_filters() {
+    let mut child = Command::new(common::example_binary("flaky_service"))
+        .env("TRACK_METRICS_ADDR", "127.0.0.1:0")
+        .env("CALLS", "1000000")
+        .env("PAUSE_MS", "10")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _service = Running(child);
+    let metrics_url = first
+        .trim()
+        .strip_prefix("Serving metrics at ")
+        .expect(&first)
+        .to_owned();
+    let service: SocketAddr = metrics_url
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .parse()
+        .unwrap();
+    let page = format!("http://{service}/");
+
+    // The page's rates are over its last 30 s of readings: the test measures its own over a
+    // span that holds them.
+    let (calls_before, _) = scrape(service);
+    let before = Instant::now();
+    std::thread::sleep(Duration::from_secs(34));
+    let browser = Browser::start();
+    browser.open(&page);
+    let shown = rows(&browser);
+    let (calls_after, errors_after) = scrape(service);
+    let elapsed = before.elapsed().as_secs_f64();
+
+    let work = row(&shown, "work");
+    assert_eq!(work["module"], "flaky_service");
+    row(&shown, "pause");
+    // The page's total is a reading at most one interval (2 s) old.
+    let calls = work["calls"].as_f64().unwrap();
+    let measured_rate = (calls_after - calls_before) / elapsed;
+    assert!(
+        calls <= calls_after && calls >= calls_after - measured_rate * 3.0,
+        "page {calls} calls, scrape {calls_after}"
+    );
+    // Every other call fails: over the page's window the ratio is within one call of a half,
+    // as it is over the scrape's lifetime totals.
+    let ratio = work["errorRatio"].as_f64().unwrap();
+    assert!(
+        (ratio - errors_after / calls_after).abs() < 0.02,
+        "page {ratio}, scrape {}",
+        errors_after / calls_after
+    );
+    // The rates are over different spans of a steady load: within a fifth.
+    let rate = work["rate"].as_f64().unwrap();
+    assert!(
+        (rate - measured_rate).abs() <= measured_rate * 0.2,
+        "page {rate}/s, measured {measured_rate}/s"
+    );
+    assert!(
+        work["text"].as_str().unwrap().contains("Unlucky 50"),
+        "{}",
+        work["text"]
+    );
+
+    // It refreshes on its own: the script fetched newer numbers.
+    browser.wait_for(
+        "a refresh with more calls",
+        &format!(
+            "const row = document.querySelector('#functions tr[data-function=\"work\"]');\
+             return document.getElementById('live').dataset.updated !== undefined \
+                 && Number(row.dataset.calls) > {calls};"
+        ),
+    );
+
+    // The filter: one module's functions only, at once, and in the address.
+    browser.click("#filter select[name=module] option[value=\"flaky_service::backoff\"]");
+    browser.wait_for(
+        "only the backoff module",
+        "const rows = [...document.querySelectorAll('#functions tr[data-function]')];\
+         return rows.length === 1 && rows[0].dataset.function === 'pause';",
+    );
+    assert_eq!(
+        browser.run("return location.search;"),
+        "?module=flaky_service%3A%3Abackoff"
+    );
+    // Sorting is a link: by p99, slowest first.
+    browser.click("#functions th a[href*=\"sort=p99\"]");
+    browser.wait_for(
+        "the page sorted by p99",
+        "return location.search.includes('sort=p99');",
+    );
+
+    let console = browser.console();
+    assert!(
+        console
+            .iter()
+            .all(|(level, _)| level != "SEVERE" && level != "WARNING"),
+        "the console: {console:?}"
+    );
+    if let Ok(path) = std::env::var("LIVE_PAGE_SCREENSHOT") {
+        std::fs::write(path, browser.screenshot()).unwrap();
+    }
+}
