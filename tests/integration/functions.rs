@@ -378,3 +378,50 @@ fn error_and_in_flight_families_can_be_renamed() {
         "{text}"
     );
 }
+
+/// 99% of the store's calls succeed.
+const STORE: track_metrics::slo::Objective =
+    track_metrics::slo::Objective::new("integration_store").success_rate(99.0);
+
+struct ObjectiveStore;
+
+#[track_metrics(objective = STORE)]
+impl ObjectiveStore {
+    fn get(&self) -> Result<u32, std::fmt::Error> {
+        Ok(1)
+    }
+
+    fn put(&self) -> Result<(), std::fmt::Error> {
+        Err(std::fmt::Error)
+    }
+}
+
+/// An objective on an `impl` block labels every method's series with it, and nothing else:
+/// the same series, one more label; the rules name both methods.
+#[test]
+fn an_objective_on_an_impl_block_labels_every_method() {
+    common::exporter();
+    let store = ObjectiveStore;
+    let _ = store.get();
+    let _ = store.put();
+    let (_, scrape) = scrape();
+    let module = module_path!();
+    for method in ["ObjectiveStore::get", "ObjectiveStore::put"] {
+        let labels = [
+            ("function", method),
+            ("module", module),
+            ("objective", "integration_store"),
+        ];
+        assert_eq!(value(&scrape, "function_calls_total", &labels), 1.0);
+        assert_eq!(
+            value(&scrape, "function_duration_seconds_count", &labels),
+            1.0
+        );
+    }
+    let rules = track_metrics::slo::rules().unwrap();
+    assert!(
+        rules.contains("Functions: ObjectiveStore::get, ObjectiveStore::put."),
+        "{rules}"
+    );
+    assert!(rules.contains(r#"function_calls_total{objective="integration_store"}[1h]"#));
+}
