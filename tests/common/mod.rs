@@ -261,6 +261,34 @@ impl Drop for Running {
     }
 }
 
+/// Starts `command`, an example that serves its metrics and prints `Serving metrics at <url>`
+/// first (with `TRACK_METRICS_ADDR` set to a free port here); returns it, the rest of its
+/// output, and the `host:port` it serves on.
+pub fn serving(
+    command: &mut Command,
+) -> (
+    Running,
+    std::io::BufReader<std::process::ChildStdout>,
+    String,
+) {
+    use std::io::BufRead as _;
+    let mut child = command
+        .env("TRACK_METRICS_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let target = first
+        .trim()
+        .strip_prefix("Serving metrics at http://")
+        .expect(&first)
+        .trim_end_matches("/metrics")
+        .to_owned();
+    (Running(child), stdout, target)
+}
+
 /// The name libtest gives the test function `$test` of the calling module.
 #[macro_export]
 macro_rules! test_name {

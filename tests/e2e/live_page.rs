@@ -3,14 +3,13 @@
 //! nothing inline or from elsewhere), lists its functions with numbers that agree with
 //! `/metrics` scraped at the same moment, updates on its own, and filters by module.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{self, Running};
+use crate::common;
 use crate::webdriver::Browser;
 
 /// `(calls, errors)` of `work` in a scrape of the service.
@@ -61,28 +60,12 @@ fn row<'a>(rows: &'a [Value], function: &str) -> &'a Value {
 #[test]
 #[ignore = "needs Chromium and ChromeDriver (Debian packages chromium, chromium-driver); .ci/run installs them"]
 fn the_live_page_in_chromium_agrees_with_the_scrape_updates_and_filters() {
-    let mut child = Command::new(common::example_binary("flaky_service"))
-        .env("TRACK_METRICS_ADDR", "127.0.0.1:0")
-        .env("CALLS", "1000000")
-        .env("PAUSE_MS", "10")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let _service = Running(child);
-    let metrics_url = first
-        .trim()
-        .strip_prefix("Serving metrics at ")
-        .expect(&first)
-        .to_owned();
-    let service: SocketAddr = metrics_url
-        .trim_start_matches("http://")
-        .trim_end_matches("/metrics")
-        .parse()
-        .unwrap();
+    let (_service, _, target) = common::serving(
+        Command::new(common::example_binary("flaky_service"))
+            .env("CALLS", "1000000")
+            .env("PAUSE_MS", "10"),
+    );
+    let service: SocketAddr = target.parse().unwrap();
     let page = format!("http://{service}/");
 
     // The page's rates are over its last 30 s of readings: the test measures its own over a

@@ -7,12 +7,12 @@
 //! - with no feature (OpenMetrics): classic buckets.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 
-use crate::common::{self, Running};
-use crate::prometheus::{query, start_prometheus, wait_for};
+use crate::common;
+use crate::prometheus::{query, scrape_config, start_prometheus, wait_for};
 
 const CALLS: u64 = 400;
 /// Bucket growth at schema 3 (factor 1.1): `2^(1/8)`.
@@ -73,27 +73,13 @@ fn exemplar_trace_ids(prometheus: SocketAddr, selector: &str) -> Vec<String> {
 #[test]
 #[ignore = "needs the Prometheus server (Debian package prometheus); .ci/run installs it"]
 fn prometheus_gets_native_histograms_exemplars_or_classic_buckets_as_its_features_ask() {
-    let mut child = Command::new(common::example_binary("traced_service"))
-        .env("TRACK_METRICS_ADDR", "127.0.0.1:0")
-        .env("CALLS", CALLS.to_string())
-        .env("START_ON_INPUT", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let target = first
-        .trim()
-        .strip_prefix("Serving metrics at http://")
-        .expect(&first)
-        .trim_end_matches("/metrics")
-        .to_owned();
-    let mut service = Running(child);
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: traced\n    static_configs:\n      - targets: [\"{target}\"]\n"
+    let (mut service, mut stdout, target) = common::serving(
+        Command::new(common::example_binary("traced_service"))
+            .env("CALLS", CALLS.to_string())
+            .env("START_ON_INPUT", "1")
+            .stdin(Stdio::piped()),
     );
+    let config = scrape_config("traced", &[target], &[]);
     let (_native, native, _d1) = start_prometheus(
         &config,
         &["--enable-feature=exemplar-storage,native-histograms"],

@@ -2,7 +2,7 @@
 //! its query API then agrees with what the instances did: every call, a rate, a p99 in the
 //! bucket the workload's durations fall in, and an error ratio of one half.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -72,6 +72,28 @@ pub fn wait_for(prometheus: SocketAddr, promql: &str, ready: impl Fn(f64) -> boo
     }
 }
 
+/// A Prometheus configuration that scrapes `targets` (`host:port`) as `job` every second and
+/// evaluates `rule_files` every second.
+pub fn scrape_config(job: &str, targets: &[String], rule_files: &[&std::path::Path]) -> String {
+    let targets: Vec<String> = targets
+        .iter()
+        .map(|target| format!("\"{target}\""))
+        .collect();
+    let rules: String = rule_files
+        .iter()
+        .map(|path| format!("  - {}\n", path.display()))
+        .collect();
+    format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{}scrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: [{}]\n",
+        if rules.is_empty() {
+            String::new()
+        } else {
+            format!("rule_files:\n{rules}")
+        },
+        targets.join(", ")
+    )
+}
+
 /// Starts Prometheus with `config` (YAML) in a fresh directory; returns it and its address.
 pub fn start_prometheus(config: &str, flags: &[&str]) -> (Running, SocketAddr, TempDirectory) {
     let binary = common::required_tool("prometheus", "PROMETHEUS", "prometheus");
@@ -127,33 +149,18 @@ fn prometheus_sees_every_call_rate_latency_and_error_ratio() {
     let mut instances = Vec::new();
     let mut targets = Vec::new();
     for _ in 0..INSTANCES {
-        let mut child = Command::new(&service)
-            .env("TRACK_METRICS_ADDR", "127.0.0.1:0")
-            .env("CALLS", CALLS.to_string())
-            .env("PAUSE_MS", "20")
-            .env("START_ON_INPUT", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        let url = first
-            .trim()
-            .strip_prefix("Serving metrics at http://")
-            .expect(&first)
-            .to_owned();
-        targets.push(format!("\"{}\"", url.trim_end_matches("/metrics")));
-        instances.push((Running(child), stdout));
+        let (instance, stdout, target) = common::serving(
+            Command::new(&service)
+                .env("CALLS", CALLS.to_string())
+                .env("PAUSE_MS", "20")
+                .env("START_ON_INPUT", "1")
+                .stdin(Stdio::piped()),
+        );
+        targets.push(target);
+        instances.push((instance, stdout));
     }
-    let (_prometheus, web, _directory) = start_prometheus(
-        &format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: flaky\n    static_configs:\n      - targets: [{}]\n",
-            targets.join(", ")
-        ),
-        &[],
-    );
+    let (_prometheus, web, _directory) =
+        start_prometheus(&scrape_config("flaky", &targets, &[]), &[]);
     // Every instance scraped at zero before it works, so that the whole increase is in range.
     wait_for(web, "sum(up{job=\"flaky\"})", |up| up == INSTANCES as f64);
     wait_for(

@@ -12,27 +12,10 @@ use crate::common::{self, Running};
 
 /// The quickstart, started on a free port, and where it serves.
 fn start() -> (Running, BufReader<ChildStdout>, SocketAddr) {
-    let mut child = Running(
-        Command::new(common::example_binary("quickstart"))
-            .env("TRACK_METRICS_ADDR", "127.0.0.1:0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("Serving metrics at ")
-        .expect(&first)
-        .to_owned();
-    let addr: SocketAddr = url
-        .trim_start_matches("http://")
-        .trim_end_matches("/metrics")
-        .parse()
-        .unwrap();
+    let (child, mut stdout, target) =
+        common::serving(Command::new(common::example_binary("quickstart")).stderr(Stdio::piped()));
+    let url = format!("http://{target}/metrics");
+    let addr: SocketAddr = target.parse().unwrap();
     let mut second = String::new();
     stdout.read_line(&mut second).unwrap();
     assert_eq!(second.trim(), format!("See them with: curl {url}"));

@@ -3,14 +3,13 @@
 //! times the SRE workbook gives and not at half the budget, and a real Prometheus loading them
 //! over the flaky example service (half its calls fail) reports the page alert firing.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use track_metrics::slo::Objective;
 use track_metrics::track_metrics;
 
-use crate::common::{self, Running};
-use crate::prometheus::{TempDirectory, start_prometheus, wait_for};
+use crate::common;
+use crate::prometheus::{TempDirectory, scrape_config, start_prometheus, wait_for};
 
 /// 99.9% of checkouts succeed; 99% take at most 250 ms.
 const CHECKOUT: Objective = Objective::new("checkout")
@@ -167,34 +166,16 @@ fn prometheus_fires_the_page_alert_over_the_flaky_service() {
     let service = common::example_binary("flaky_service");
     let rules = Command::new(&service).arg("--slo-rules").output().unwrap();
     assert!(rules.status.success());
-    let mut child = Command::new(&service)
-        .env("TRACK_METRICS_ADDR", "127.0.0.1:0")
-        .env("CALLS", "100000")
-        .env("PAUSE_MS", "20")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let _service = Running(child);
-    let target = first
-        .trim()
-        .strip_prefix("Serving metrics at http://")
-        .expect(&first)
-        .trim_end_matches("/metrics")
-        .to_owned();
+    let (_service, _, target) = common::serving(
+        Command::new(&service)
+            .env("CALLS", "100000")
+            .env("PAUSE_MS", "20"),
+    );
     let rules_directory = TempDirectory::new("slo-alerts");
     let rules_path = rules_directory.0.join("rules.yml");
     std::fs::write(&rules_path, &rules.stdout).unwrap();
-    let (_prometheus, web, _directory) = start_prometheus(
-        &format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: flaky\n    static_configs:\n      - targets: [\"{target}\"]\n",
-            rules_path.display()
-        ),
-        &[],
-    );
+    let (_prometheus, web, _directory) =
+        start_prometheus(&scrape_config("flaky", &[target], &[&rules_path]), &[]);
     wait_for(
         web,
         "count(ALERTS{alertname=\"SLOBudgetBurnErrors\",objective=\"work\",severity=\"page\",alertstate=\"firing\"})",
