@@ -122,24 +122,14 @@ fn counts(
 
 /// The exposition in text format 0.0.4; empty before `install()` and from inside a scrape.
 pub(crate) fn text() -> String {
-    let Some(settings) = state::settings() else {
-        return String::new();
-    };
-    match families(settings) {
-        Some(mut families) => {
-            crate::exposition::text::write(&mut families, &settings.global_labels)
-        }
-        None => String::new(),
-    }
+    let (mut families, globals, _) = current();
+    crate::exposition::text::write(&mut families, globals)
 }
 
 /// The exposition in `format`; empty before `install()` and from inside a scrape (an
 /// OpenMetrics one still ends in `# EOF`).
 pub(crate) fn exposition(format: Format) -> Vec<u8> {
-    let settings = state::settings();
-    let mut families = settings.and_then(families).unwrap_or_default();
-    let globals = settings.map_or(&[][..], |settings| &settings.global_labels);
-    let created = settings.map_or(0.0, |settings| settings.installed_at);
+    let (mut families, globals, created) = current();
     match format {
         Format::Text => crate::exposition::text::write(&mut families, globals).into_bytes(),
         Format::OpenMetrics => {
@@ -148,6 +138,17 @@ pub(crate) fn exposition(format: Format) -> Vec<u8> {
         #[cfg(feature = "protobuf")]
         Format::Protobuf => crate::exposition::protobuf::write(&mut families, globals, created),
     }
+}
+
+/// Every family now, the global labels, and the `_created` time: nothing before `install()` or
+/// from inside a scrape.
+fn current() -> (Vec<FamilySnapshot>, &'static [(String, String)], f64) {
+    let settings = state::settings();
+    (
+        settings.and_then(families).unwrap_or_default(),
+        settings.map_or(&[][..], |settings| &settings.global_labels),
+        settings.map_or(0.0, |settings| settings.installed_at),
+    )
 }
 
 #[cfg(test)]
