@@ -223,9 +223,8 @@ fn success_ratio(watched: &Watched, window: &str) -> String {
         &selector,
         window,
     );
-    // No error counter exists until a first error: then the ratio is 0, not empty.
     // Without calls the ratio is empty rather than NaN.
-    format!("(\n  ({errors})\n  or vector(0)\n)\n/\n(({calls}) > 0)")
+    format!("(\n  {errors}\n)\n/\n(\n  {calls} > 0\n)")
 }
 
 /// The share of calls slower than the threshold over `window`.
@@ -260,7 +259,7 @@ fn latency_ratio(watched: &Watched, window: &str) -> String {
         &objective_selector(watched.objective, ""),
         window,
     );
-    format!("1 - (\n  ({fast})\n  /\n  (({all}) > 0)\n)")
+    format!("1 - (\n  ({fast})\n  /\n  ({all} > 0)\n)")
 }
 
 fn objective_selector(objective: &Objective, extra: &str) -> String {
@@ -270,7 +269,9 @@ fn objective_selector(objective: &Objective, extra: &str) -> String {
     )
 }
 
-/// `sum(rate(a{..}[w])) + sum(rate(b{..}[w]))` over the distinct names.
+/// `(sum(rate(a{..}[w])) or vector(0)) + (sum(rate(b{..}[w])) or vector(0))` over the
+/// distinct names. A family without series (an error counter before its first error) counts 0:
+/// in PromQL an empty side would empty the whole sum.
 fn sum_rates(
     names: impl Iterator<Item = impl Into<String>>,
     selector: &str,
@@ -281,7 +282,7 @@ fn sum_rates(
     names.dedup();
     names
         .iter()
-        .map(|name| format!("sum(rate({name}{selector}[{window}]))"))
+        .map(|name| format!("(sum(rate({name}{selector}[{window}])) or vector(0))"))
         .collect::<Vec<_>>()
         .join(" + ")
 }
