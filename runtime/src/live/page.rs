@@ -104,39 +104,50 @@ pub(crate) fn render(query: &Query, metrics_path: &str, families: &[FamilySnapsh
 }
 
 fn sort(rows: &mut [(&History, Point)], query: &Query) {
-    let key = |row: &(&History, Point)| -> f64 {
-        let point = row.1;
-        let number = match query.sort.as_str() {
-            "errors" => point.error_ratio,
-            "p50" => point.p50,
-            "p99" => point.p99,
-            "in_flight" => point.in_flight,
-            _ => point.rate,
-        };
-        // Rows without a value go last whichever the order.
-        if number.is_nan() {
-            f64::NEG_INFINITY
-        } else {
-            number
-        }
+    let number = |point: &Point| match query.sort.as_str() {
+        "errors" => point.error_ratio,
+        "p50" => point.p50,
+        "p99" => point.p99,
+        "in_flight" => point.in_flight,
+        _ => point.rate,
     };
-    let name = |row: &(&History, Point)| (row.0.info.function, row.0.info.module);
-    match query.sort.as_str() {
-        "function" => rows.sort_by(|a, b| name(a).cmp(&name(b))),
-        "module" => rows.sort_by(|a, b| {
-            (a.0.info.module, a.0.info.function).cmp(&(b.0.info.module, b.0.info.function))
-        }),
-        _ => rows.sort_by(|a, b| key(b).total_cmp(&key(a)).then(name(a).cmp(&name(b)))),
-    }
-    let ascending_by_default = matches!(query.sort.as_str(), "function" | "module");
+    let by_name = matches!(query.sort.as_str(), "function" | "module");
     let ascending = match query.order.as_str() {
         "asc" => true,
         "desc" => false,
-        _ => ascending_by_default,
+        _ => by_name,
     };
-    if ascending != ascending_by_default {
-        rows.reverse();
-    }
+    let names = |row: &(&History, Point)| {
+        let info = row.0.info;
+        if query.sort == "module" {
+            (info.module, info.function)
+        } else {
+            (info.function, info.module)
+        }
+    };
+    rows.sort_by(|a, b| {
+        let order = if by_name {
+            names(a).cmp(&names(b))
+        } else {
+            let (x, y) = (number(&a.1), number(&b.1));
+            // Rows without a value go last whichever the order; ties by name.
+            x.is_nan()
+                .cmp(&y.is_nan())
+                .then_with(|| {
+                    if ascending {
+                        x.total_cmp(&y)
+                    } else {
+                        y.total_cmp(&x)
+                    }
+                })
+                .then_with(|| names(a).cmp(&names(b)))
+        };
+        if by_name && !ascending {
+            order.reverse()
+        } else {
+            order
+        }
+    });
 }
 
 fn content(query: &Query, rows: &[(&History, Point)], families: &[FamilySnapshot]) -> String {
@@ -415,4 +426,75 @@ fn percent_encode(text: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::live::ring::Ring;
+    use crate::model::descriptor::SiteInfo;
+    use crate::storage::call_site::Reading;
+
+    fn info(function: &'static str) -> &'static SiteInfo {
+        Box::leak(Box::new(SiteInfo {
+            function,
+            module: "m",
+            file: "f.rs",
+            line: 1,
+            calls: "function_calls_total",
+            duration: "function_duration_seconds",
+            errors: "function_errors_total",
+            in_flight: "function_calls_in_flight",
+            track_in_flight: false,
+            labels: &[],
+            buckets: &[],
+            native_histogram: false,
+            native_factor: 0.0,
+            objective: None,
+        }))
+    }
+
+    /// Rows without a value (a function never called has no latency) come last in either
+    /// order, and ties go by name.
+    #[test]
+    fn rows_without_a_value_sort_last_whichever_the_order() {
+        static BOUNDS: &[f64] = &[0.1, 1.0];
+        let ring = Ring::default();
+        let start = Instant::now();
+        let (a, b, c) = (info("a"), info("b"), info("c"));
+        for (at, calls) in [(0, 0), (10, 10)] {
+            let reading = |info, counts: Vec<u64>| Reading {
+                info,
+                calls: counts.iter().sum(),
+                errors: Vec::new(),
+                bounds: BOUNDS,
+                counts,
+            };
+            ring.sample(
+                vec![
+                    reading(a, vec![calls, 0, 0]),
+                    reading(b, vec![0, calls, 0]),
+                    reading(c, vec![0, 0, 0]),
+                ],
+                start + Duration::from_secs(at),
+            );
+        }
+        for (order, expected) in [("asc", ["a", "b", "c"]), ("desc", ["b", "a", "c"])] {
+            let query = Query {
+                sort: "p99".to_owned(),
+                order: order.to_owned(),
+                ..Query::default()
+            };
+            let sorted: Vec<&str> = ring.with(|histories| {
+                let mut rows: Vec<_> = histories.into_iter().map(|h| (h, h.now())).collect();
+                sort(&mut rows, &query);
+                rows.iter()
+                    .map(|(history, _)| history.info.function)
+                    .collect()
+            });
+            assert_eq!(sorted, expected, "{order}");
+        }
+    }
 }
