@@ -38,7 +38,7 @@ macro_rules! __exemplars_query {
 pub use crate::model::descriptor::{Descriptor, SiteInfo};
 pub use crate::model::kind::Kind;
 pub use crate::model::labels::{LabelEnum, LabelValue};
-pub use crate::model::objective::check_buckets as check_objective_buckets;
+pub use crate::model::objective::check_objective;
 pub use crate::model::outcome::{
     ClassifyAsSuccess, ClassifyByErrorType, ClassifyByTypeName, ErrorType, Outcome,
 };

@@ -37,6 +37,14 @@ fn refund(card: u64) -> Result<u64, CheckoutError> {
     checkout(card)
 }
 
+/// A name with Go template actions, quotes and a backslash: alerts must show it as written.
+const ODD: Objective = Objective::new(r#"we{{ .Value }}ird "q" \ {{{"#).success_rate(99.0);
+
+#[track_metrics(objective = ODD, name = "f{{ $labels }}")]
+fn odd(card: u64) -> Result<u64, CheckoutError> {
+    checkout(card)
+}
+
 /// `promtool <args>` in `directory`; panics with its output unless it succeeds.
 fn promtool(directory: &TempDirectory, args: &[&str]) -> String {
     let output = Command::new(common::required_tool("promtool", "PROMTOOL", "prometheus"))
@@ -83,11 +91,12 @@ fn the_quickstarts_rules_in_the_repository_are_what_slo_rules_writes() {
 #[ignore = "needs promtool (Debian package prometheus); .ci/run installs it"]
 fn the_rules_pass_promtool_and_page_at_the_workbooks_burn_rates_and_times() {
     let _ = refund(1);
+    let _ = odd(1);
     let rules = track_metrics::slo::rules().unwrap();
     let directory = TempDirectory::new("slo-rules");
     std::fs::write(directory.0.join("rules.yml"), &rules).unwrap();
     let checked = promtool(&directory, &["check", "rules", "rules.yml"]);
-    assert!(checked.contains("SUCCESS: 18 rules found"), "{checked}");
+    assert!(checked.contains("SUCCESS: 27 rules found"), "{checked}");
 
     let annotations = |sli: &str, severity: &str| {
         let (target, windows) = match (sli, severity) {
@@ -161,6 +170,26 @@ fn the_rules_pass_promtool_and_page_at_the_workbooks_burn_rates_and_times() {
         test("SLOBudgetBurnErrors", "47h", &[]),
         test("SLOBudgetBurnLatency", "1h", &[]),
         test("SLOBudgetBurnLatency", "47h", &[]),
+    ));
+    // 4. Names with template actions, quotes and a backslash: half of `odd`'s calls fail, and
+    // the alerts carry the objective's and the function's names as written.
+    let odd_series = |name: &str, extra: &str| {
+        format!(
+            r#"{name}{{function="f{{{{ $labels }}}}",module="{}",objective="we{{{{ .Value }}}}ird \"q\" \\ {{{{{{"{extra}}}"#,
+            module_path!()
+        )
+    };
+    let odd_alert = |severity: &str, windows: &str| {
+        format!(
+            "          - exp_labels:\n              objective: 'we{{{{ .Value }}}}ird \"q\" \\ {{{{{{'\n              sli: success\n              severity: {severity}\n            exp_annotations:\n              summary: 'Objective we{{{{ .Value }}}}ird \"q\" \\ {{{{{{ (99% of calls succeed) is burning its success error budget: {windows}'\n              description: 'The success SLI of objective we{{{{ .Value }}}}ird \"q\" \\ {{{{{{ (99% of calls succeed) spends its error budget too fast; at this pace a {severity} is due. Functions: f{{{{ $labels }}}}.'\n"
+        )
+    };
+    tests.push_str(&format!(
+        "  - interval: 1m\n    input_series:\n      - series: '{}'\n        values: '0+100x60'\n      - series: '{}'\n        values: '0+50x60'\n    alert_rule_test:\n      - eval_time: 30m\n        alertname: SLOBudgetBurnErrors\n        exp_alerts:\n{}{}",
+        odd_series("function_calls_total", ""),
+        odd_series("function_errors_total", r#",error_type="Declined""#),
+        odd_alert("page", "14.4x over 1h and 5m, or 6x over 6h and 30m"),
+        odd_alert("ticket", "3x over 1d and 2h, or 1x over 3d and 6h"),
     ));
     std::fs::write(directory.0.join("tests.yml"), &tests).unwrap();
     let report = promtool(&directory, &["test", "rules", "tests.yml"]);

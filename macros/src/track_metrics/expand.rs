@@ -325,23 +325,24 @@ fn call_site(options: &Options, names: &Names, name_span: Span) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    // Where the macro sees both, a latency threshold that is not a bucket bound is an error
-    // here, on the objective's name; otherwise `install()` checks it.
-    let objective_check = match (&options.objective, &options.buckets) {
-        (Some(objective), Some(buckets)) => {
-            let bounds = buckets
-                .bounds
-                .iter()
-                .map(|(value, _)| proc_macro2::Literal::f64_suffixed(*value));
-            quote_spanned! {objective.span()=>
-                const _: () = ::track_metrics::__private::check_objective_buckets(
-                    &#objective,
-                    &[#(#bounds),*],
-                );
-            }
+    // An objective with no target is an error here, on its name; so is a latency threshold
+    // that is not a bucket bound where the macro sees the buckets (`install()` checks it
+    // otherwise).
+    let objective_check = options.objective.as_ref().map(|objective| {
+        let bounds = options.buckets.as_ref().map_or_else(
+            || quote!(::core::option::Option::None),
+            |buckets| {
+                let bounds = buckets
+                    .bounds
+                    .iter()
+                    .map(|(value, _)| proc_macro2::Literal::f64_suffixed(*value));
+                quote!(::core::option::Option::Some(&[#(#bounds),*]))
+            },
+        );
+        quote_spanned! {objective.span()=>
+            const _: () = ::track_metrics::__private::check_objective(&#objective, #bounds);
         }
-        _ => quote!(),
-    };
+    });
     let buckets = options
         .buckets
         .iter()

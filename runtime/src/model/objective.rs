@@ -15,7 +15,8 @@
 ///
 /// The constructors are `const fn`s that refuse nonsense at compile time: a success rate or a
 /// percentile outside (0, 100), a threshold that is not a positive number of seconds, an empty
-/// name. A latency threshold must be a bucket bound of the duration histogram of every function
+/// name or one with control characters or line breaks (it is a label value, and alerts and rules
+/// files show it). `#[track_metrics(objective = ..)]` refuses an objective with no target. A latency threshold must be a bucket bound of the duration histogram of every function
 /// with the objective: `#[track_metrics]` checks it where it sees the buckets, `install()` and
 /// [`rules`](crate::slo::rules) otherwise.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -38,6 +39,11 @@ impl Objective {
     /// An objective named `name` (the value of the `objective` label), with no target yet.
     pub const fn new(name: &'static str) -> Self {
         assert!(!name.is_empty(), "an objective needs a name");
+        assert!(
+            printable(name.as_bytes()),
+            "an objective's name is shown in alerts and rules files: it cannot hold control \
+             characters or line breaks"
+        );
         Objective {
             name,
             success_rate: None,
@@ -111,10 +117,44 @@ impl Objective {
     }
 }
 
-/// The compile-time check `#[track_metrics(objective = .., buckets = [..])]` expands to (not
-/// public API).
+/// Whether `name` (UTF-8) has no control character (C0, DEL, C1) and no Unicode line or
+/// paragraph separator: a rules file or an alert would break on one.
+const fn printable(name: &[u8]) -> bool {
+    let mut index = 0;
+    while index < name.len() {
+        let byte = name[index];
+        let next = if index + 1 < name.len() {
+            name[index + 1]
+        } else {
+            0
+        };
+        let after = if index + 2 < name.len() {
+            name[index + 2]
+        } else {
+            0
+        };
+        let c1 = byte == 0xC2 && next >= 0x80 && next <= 0x9F;
+        let separator = byte == 0xE2 && next == 0x80 && (after == 0xA8 || after == 0xA9);
+        if byte < 0x20 || byte == 0x7F || c1 || separator {
+            return false;
+        }
+        index += 1;
+    }
+    true
+}
+
+/// The compile-time checks `#[track_metrics(objective = ..)]` expands to (not public API): the
+/// objective has a target, and with `buckets = [..]`, its threshold is one of them.
 #[doc(hidden)]
-pub const fn check_buckets(objective: &Objective, bounds: &[f64]) {
+pub const fn check_objective(objective: &Objective, bounds: Option<&[f64]>) {
+    assert!(
+        objective.success_rate.is_some() || objective.latency.is_some(),
+        "this objective has no target, so no rule can watch it: give it `.success_rate(..)` or \
+         `.latency(..)`"
+    );
+    let Some(bounds) = bounds else {
+        return;
+    };
     assert!(
         objective.fits(bounds),
         "the objective's latency threshold is not a bucket bound of this function's duration \

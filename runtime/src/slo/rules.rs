@@ -114,7 +114,7 @@ fn write_objective(out: &mut String, watched: &Watched) {
             budget,
             format!(
                 "{}% of calls succeed",
-                number(objective.success_rate_percent().unwrap_or_default())
+                literal(objective.success_rate_percent().unwrap_or_default())
             ),
         ));
     }
@@ -124,8 +124,8 @@ fn write_objective(out: &mut String, watched: &Watched) {
             1.0 - latency.percentile / 100.0,
             format!(
                 "{}% of calls take at most {} s",
-                number(latency.percentile),
-                number(latency.threshold_seconds)
+                literal(latency.percentile),
+                literal(latency.threshold_seconds)
             ),
         ));
     }
@@ -137,6 +137,10 @@ fn write_objective(out: &mut String, watched: &Watched) {
     functions.sort();
     functions.dedup();
     let functions = functions.join(", ");
+    if slis.is_empty() {
+        // `#[track_metrics]` refuses an objective without a target at compile time.
+        return;
+    }
 
     let _ = writeln!(out, "  - name: {}", yaml_string(&format!("slo-{name}-sli")));
     out.push_str("    rules:\n");
@@ -163,7 +167,7 @@ fn write_objective(out: &mut String, watched: &Watched) {
             let expr = conditions
                 .iter()
                 .map(|(burn, long, short)| {
-                    let threshold = format!("{} * {}", number(*burn), number(*budget));
+                    let threshold = format!("{} * {}", literal(*burn), number(*budget));
                     format!(
                         "(\n  slo:sli_error:ratio_rate{long}{selector} > ({threshold})\n  and\n  \
                          slo:sli_error:ratio_rate{short}{selector} > ({threshold})\n)"
@@ -181,30 +185,37 @@ fn write_objective(out: &mut String, watched: &Watched) {
             );
             let _ = writeln!(out, "      - alert: {alert}");
             write_expr(out, &expr);
+            // An alert's labels and annotations are Go templates: the names in them must read
+            // as text.
+            let objective_label = template_text(name);
             write_labels(
                 out,
-                &[("objective", name), ("sli", sli), ("severity", severity)],
+                &[
+                    ("objective", &objective_label),
+                    ("sli", sli),
+                    ("severity", severity),
+                ],
             );
             let windows: Vec<String> = conditions
                 .iter()
-                .map(|(burn, long, short)| format!("{}x over {long} and {short}", number(*burn)))
+                .map(|(burn, long, short)| format!("{}x over {long} and {short}", literal(*burn)))
                 .collect();
             out.push_str("        annotations:\n");
             let _ = writeln!(
                 out,
                 "          summary: {}",
-                yaml_string(&format!(
+                yaml_string(&template_text(&format!(
                     "Objective {name} ({target}) is burning its {sli} error budget: {}",
                     windows.join(", or ")
-                ))
+                )))
             );
             let _ = writeln!(
                 out,
                 "          description: {}",
-                yaml_string(&format!(
+                yaml_string(&template_text(&format!(
                     "The {sli} SLI of objective {name} ({target}) spends its error budget too \
                      fast; at this pace a {severity} is due. Functions: {functions}."
-                ))
+                )))
             );
         }
     }
@@ -301,34 +312,89 @@ fn write_labels(out: &mut String, labels: &[(&str, &str)]) {
     }
 }
 
-/// A number as PromQL and people read it: `0.001`, `14.4`, `99.9`.
-fn number(value: f64) -> String {
+/// A number the code wrote (a percentage, a threshold, a burn rate) as PromQL and people read
+/// it: `99.9`, `0.25`, `14.4`.
+fn literal(value: f64) -> String {
     let mut out = String::new();
-    push_float(&mut out, (value * 1e12).round() / 1e12);
+    push_float(&mut out, value);
     out
+}
+
+/// A computed number to 10 significant digits, far finer than any alert needs: an error budget
+/// of 99.9% reads `0.001` rather than `0.000999999999999943`, and a budget of `1e-16` stays above
+/// zero.
+fn number(value: f64) -> String {
+    literal(format!("{value:.9e}").parse().unwrap_or(value))
+}
+
+/// Text that Prometheus' Go templates (alert labels and annotations) expand to itself: only
+/// `{{` opens an action, so each one becomes an action that prints it.
+fn template_text(text: &str) -> String {
+    text.replace("{{", r#"{{ "{{" }}"#)
+}
+
+/// Characters a YAML document or a PromQL string cannot hold as they are: control characters,
+/// the Unicode line and paragraph separators (YAML line breaks), the byte order mark and the
+/// non-characters YAML does not print.
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
 }
 
 /// A YAML double-quoted string.
 fn yaml_string(text: &str) -> String {
-    let mut out = String::from("\"");
+    format!("\"{}\"", promql_string(text))
+}
+
+/// A PromQL double-quoted string's content, which is also a YAML double-quoted string's: both
+/// read these escapes. It holds no line break of any kind, since it goes into the YAML block
+/// scalars of `expr:` too.
+fn promql_string(text: &str) -> String {
+    let mut out = String::new();
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
-            c if c.is_control() => {
+            c if unprintable(c) => {
                 let _ = write!(out, "\\u{:04x}", u32::from(c));
             }
             c => out.push(c),
         }
     }
-    out.push('"');
     out
 }
 
-/// A PromQL double-quoted string's content.
-fn promql_string(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_stay_one_line_of_text_in_yaml_promql_and_templates() {
+        let name = "a\"b\\c\nd\re\u{2028}f\u{2029}g\u{85}h\u{feff}i\tj";
+        assert_eq!(
+            promql_string(name),
+            r#"a\"b\\c\nd\u000de\u2028f\u2029g\u0085h\ufeffi\u0009j"#
+        );
+        assert_eq!(yaml_string(name), format!("\"{}\"", promql_string(name)));
+        assert_eq!(
+            template_text("x{{ .Value }}y{{{"),
+            r#"x{{ "{{" }} .Value }}y{{ "{{" }}{"#
+        );
+    }
+
+    #[test]
+    fn a_tiny_error_budget_stays_above_zero_and_a_common_one_reads_plainly() {
+        assert_eq!(number((100.0 - 99.9) / 100.0), "0.001");
+        let tiny = Objective::new("x")
+            .success_rate(99.999_999_999_999_99)
+            .error_budget()
+            .unwrap();
+        assert!(tiny > 0.0);
+        assert_ne!(number(tiny), "0");
+        assert_eq!(literal(99.999_999_999_99), "99.99999999999");
+    }
 }
