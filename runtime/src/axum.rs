@@ -28,13 +28,18 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::MatchedPath;
-use axum::http::{HeaderMap, Method, Request, Response, Uri, header};
+use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri, header};
 use axum::response::IntoResponse;
+use tokio::sync::Semaphore;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::Format;
-use crate::self_metrics::{HTTP_REQUEST_DURATION, HTTP_REQUESTS, HTTP_REQUESTS_IN_FLIGHT};
+use crate::offload::{self, Late};
+use crate::self_metrics::{
+    HTTP_REQUEST_DURATION, HTTP_REQUESTS, HTTP_REQUESTS_IN_FLIGHT, SCRAPE_DURATION,
+};
+use crate::state;
 use crate::storage::gauge::InProgress;
 
 /// The axum handler of the exposition: `Router::new().route("/metrics", get(metrics))`.
@@ -42,20 +47,64 @@ use crate::storage::gauge::InProgress;
 /// The format is the one the request's `Accept` header asks for ([`Format::from_accept`]):
 /// protobuf, OpenMetrics or text 0.0.4. Compression is the router's to add
 /// (`tower_http::compression::CompressionLayer`).
-pub async fn metrics(headers: HeaderMap) -> impl IntoResponse {
+///
+/// The exposition renders as on the built-in endpoint: on tokio's blocking pool, so that a slow
+/// gauge function never holds up the runtime's workers, at most four at once (with the live
+/// page's), and within the render timeout
+/// ([`ExporterBuilder::render_timeout`](crate::ExporterBuilder::render_timeout)); past it, or
+/// past four, the answer is 503. It needs a tokio runtime with its timer, as any
+/// `#[tokio::main]` has.
+pub async fn metrics(headers: HeaderMap) -> axum::response::Response {
     let accept: Vec<String> = headers
         .get_all(header::ACCEPT)
         .iter()
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .collect();
     let format = Format::from_accept(Some(&accept.join(",")));
+    let Ok(slot) = RENDERS.try_acquire() else {
+        return too_many();
+    };
+    let render = offload::render(slot, state::render_timeout(), move || {
+        let _timer = SCRAPE_DURATION.start_timer();
+        crate::render_as(format)
+    });
+    match render.await {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, format.content_type()),
+                (header::VARY, "Accept"),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(late) => late_answer(&late),
+    }
+}
+
+/// The renders the handlers run at once, as the built-in endpoint's default
+/// `max_concurrent_scrapes`: each may wait on a slow gauge function on a blocking thread.
+static RENDERS: Semaphore = Semaphore::const_new(4);
+
+fn too_many() -> axum::response::Response {
     (
-        [
-            (header::CONTENT_TYPE, format.content_type()),
-            (header::VARY, "Accept"),
-        ],
-        crate::render_as(format),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "too many scrapes at once: try again\n",
     )
+        .into_response()
+}
+
+fn late_answer(late: &Late) -> axum::response::Response {
+    match late {
+        Late::Failed => (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n").into_response(),
+        Late::TimedOut => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "rendering took longer than {:?}: a gauge function is slow; try again\n",
+                state::render_timeout()
+            ),
+        )
+            .into_response(),
+    }
 }
 
 /// The live page (see [`ExporterBuilder::live_page`](crate::ExporterBuilder::live_page)) as an
@@ -64,6 +113,9 @@ pub async fn metrics(headers: HeaderMap) -> impl IntoResponse {
 /// a path and link to that path with its trailing slash (`/status/`), so that the page finds
 /// its script. It reads the functions from the readings `install()` starts when the page is
 /// on: call `.live_page(Some("/"))` on a builder `without_listener()`.
+///
+/// The page renders as [`metrics`](fn@metrics) does: on the blocking pool, within the render
+/// timeout, sharing its four slots. Compression is the router's to add, as for `metrics`.
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -86,10 +138,20 @@ pub fn live_router() -> axum::Router {
 }
 
 async fn live(asset: &'static str, uri: Uri) -> axum::response::Response {
-    let Some(answer) = crate::live::answer("", asset, uri.query(), "/metrics") else {
-        return axum::http::StatusCode::NOT_FOUND.into_response();
+    let Ok(slot) = RENDERS.try_acquire() else {
+        return too_many();
+    };
+    let query = uri.query().map(str::to_owned);
+    let render = offload::render(slot, state::render_timeout(), move || {
+        crate::live::answer("", asset, query.as_deref(), "/metrics")
+    });
+    let answer = match render.await {
+        Ok(Some(answer)) => answer,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(late) => return late_answer(&late),
     };
     (
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [
             (header::CONTENT_TYPE, answer.content_type),
             (
@@ -97,6 +159,7 @@ async fn live(asset: &'static str, uri: Uri) -> axum::response::Response {
                 crate::live::page::CONTENT_SECURITY_POLICY,
             ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
             (header::CACHE_CONTROL, "no-store"),
         ],
         answer.body,

@@ -56,6 +56,8 @@ mod install;
 #[cfg(any(feature = "http", feature = "axum"))]
 pub(crate) mod live;
 mod model;
+#[cfg(any(feature = "http", feature = "axum"))]
+mod offload;
 #[cfg(feature = "process")]
 mod process;
 #[cfg(feature = "push")]

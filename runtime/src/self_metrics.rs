@@ -2,15 +2,15 @@
 //! overflow and refused facade keys are written by the scrape itself: see `crate::scrape`.)
 
 crate::metrics! {
-    /// Requests to the metrics endpoint, by HTTP status
+    /// Requests to the metrics endpoint's metrics path, by HTTP status
     #[cfg(feature = "http")]
     pub(crate) counter SCRAPES: track_metrics_scrapes_total(status);
     /// Time to render and encode the exposition for a scrape
-    #[cfg(feature = "http")]
+    #[cfg(any(feature = "http", feature = "axum"))]
     #[buckets(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1)]
     pub(crate) histogram SCRAPE_DURATION: track_metrics_scrape_duration_seconds;
-    /// Scrapes answered 503 because the exposition took longer than the render timeout
-    #[cfg(feature = "http")]
+    /// Scrapes and live pages answered 503 because rendering took longer than the render timeout
+    #[cfg(any(feature = "http", feature = "axum"))]
     pub(crate) counter SCRAPE_TIMEOUTS: track_metrics_scrape_timeouts_total;
     /// Connections the endpoint closed to stay within its connection limit: `idle` ones to make room, `refused` new ones when every open one was busy
     #[cfg(feature = "http")]

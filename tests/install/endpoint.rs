@@ -128,8 +128,20 @@ fn only_the_bearer_token_is_answered_and_gzip_follows_accept_encoding() {
                 get(addr, &[("Authorization", "Basic czNjcmV0LXRva2Vu")]).status,
                 401
             );
+            // The live page is behind the token too, and is not a scrape; nor is a 404.
+            let page = request_with(TcpStream::connect(addr).unwrap(), addr, "GET", "/", &[]);
+            assert_eq!(page.status, 401);
+            let elsewhere = request_with(
+                TcpStream::connect(addr).unwrap(),
+                addr,
+                "GET",
+                "/x",
+                &[AUTHORIZED],
+            );
+            assert_eq!(elsewhere.status, 404);
             let first = parsed(&get(addr, &[AUTHORIZED]));
             assert_eq!(scrapes(&first, "401"), 3.0);
+            assert_eq!(scrapes(&first, "404"), 0.0);
             assert_eq!(
                 scrapes(&first, "200"),
                 0.0,
@@ -602,4 +614,161 @@ fn idle_connections_past_the_limit_make_room_for_a_real_scrape() {
     drop(idle);
     drop(child.0.stdin.take());
     assert!(child.0.wait().unwrap().success());
+}
+
+/// axum's handlers render as the endpoint does: on a runtime with one worker, a gauge function
+/// that blocks holds up neither another route nor the live page, and `metrics` answers 503 at
+/// the render timeout.
+#[test]
+fn axum_renders_leave_the_worker_free_and_answer_503_past_the_render_timeout() {
+    in_own_process(
+        &test_name!(axum_renders_leave_the_worker_free_and_answer_503_past_the_render_timeout),
+        || {
+            track_metrics::Exporter::builder()
+                .without_listener()
+                .live_page(Some("/"))
+                .render_timeout(Duration::from_millis(300))
+                .install()
+                .unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .unwrap();
+            let addr = listener.local_addr().unwrap();
+            let app = axum::Router::new()
+                .route("/metrics", axum::routing::get(track_metrics::axum::metrics))
+                .route("/ping", axum::routing::get(|| async { "pong" }))
+                .nest("/status/", track_metrics::axum::live_router());
+            std::thread::spawn(move || {
+                runtime.block_on(async { axum::serve(listener, app).await })
+            });
+
+            Hold::start(1);
+            let held = std::thread::spawn(move || common::request(addr, "GET", "/metrics"));
+            Hold::wait_for(1);
+            assert_eq!(common::request(addr, "GET", "/ping").body, "pong");
+            let timed_out = held.join().unwrap();
+            assert_eq!(timed_out.status, 503, "{}", timed_out.body);
+            assert!(
+                timed_out.body.contains("longer than 300ms"),
+                "{}",
+                timed_out.body
+            );
+            // Later renders leave the blocked function out, the page's too.
+            let page = common::request(addr, "GET", "/status/");
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert!(
+                page.body.contains("<table id=\"functions\">"),
+                "{}",
+                page.body
+            );
+            assert_eq!(common::request(addr, "GET", "/status/live.js").status, 200);
+            assert_eq!(HOLD.entered.load(Ordering::Acquire), 1);
+            Hold::release();
+            let scrape = parsed(&common::request(addr, "GET", "/metrics"));
+            assert_eq!(
+                scrape.value("track_metrics_scrape_timeouts_total", &[]),
+                Some(1.0)
+            );
+        },
+    );
+}
+
+/// Without a listener, the page's path is checked all the same, and without the page on, the
+/// axum router says how to turn it on.
+#[test]
+fn the_live_pages_path_is_checked_without_a_listener() {
+    in_own_process(
+        &test_name!(the_live_pages_path_is_checked_without_a_listener),
+        || {
+            for (path, says) in [
+                ("status", "must start and end with `/`"),
+                ("/a?b/", "holds '?'"),
+                ("/caf\u{e9}/", "percent-encode it"),
+            ] {
+                let refused = track_metrics::Exporter::builder()
+                    .without_listener()
+                    .live_page(Some(path))
+                    .install()
+                    .unwrap_err()
+                    .to_string();
+                assert!(refused.contains(says), "{path}: {refused}");
+            }
+        },
+    );
+}
+
+/// A page moved to `/status/`: `/status` redirects to it with its query, and the page comes
+/// gzipped to a client that asks.
+#[test]
+fn a_moved_live_page_redirects_its_bare_path_and_comes_gzipped() {
+    in_own_process(
+        &test_name!(a_moved_live_page_redirects_its_bare_path_and_comes_gzipped),
+        || {
+            let addr = listening(track_metrics::Exporter::builder().live_page(Some("/status/")));
+            let moved = common::request(addr, "GET", "/status?module=a%20b");
+            assert_eq!(moved.status, 308, "{}", moved.body);
+            assert_eq!(moved.header("location"), Some("/status/?module=a%20b"));
+            assert_eq!(common::request(addr, "GET", "/").status, 404);
+
+            let page = get_path(addr, "/status/", &[("Accept-Encoding", "gzip")]);
+            assert_eq!(page.status, 200);
+            assert_eq!(page.header("content-encoding"), Some("gzip"));
+            let mut html = String::new();
+            flate2::read::GzDecoder::new(&page.bytes[..])
+                .read_to_string(&mut html)
+                .unwrap();
+            assert!(html.starts_with("<!doctype html>"), "{html}");
+            let plain = common::request(addr, "GET", "/status/");
+            assert_eq!(plain.header("content-encoding"), None);
+            assert!(plain.body.starts_with("<!doctype html>"));
+        },
+    );
+}
+
+/// Without `live_page`, `axum::live_router` answers 404 and says how to turn the page on.
+#[test]
+fn the_axum_live_router_without_the_page_says_how_to_turn_it_on() {
+    in_own_process(
+        &test_name!(the_axum_live_router_without_the_page_says_how_to_turn_it_on),
+        || {
+            track_metrics::Exporter::builder()
+                .without_listener()
+                .install()
+                .unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .unwrap();
+            let addr = listener.local_addr().unwrap();
+            let app = track_metrics::axum::live_router();
+            std::thread::spawn(move || {
+                runtime.block_on(async { axum::serve(listener, app).await })
+            });
+            let page = common::request(addr, "GET", "/");
+            assert_eq!(page.status, 404, "{}", page.body);
+            assert!(
+                page.body
+                    .contains("live_page(Some(\"/\")) before install()"),
+                "{}",
+                page.body
+            );
+        },
+    );
+}
+
+fn get_path(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
+    request_with(
+        TcpStream::connect(addr).unwrap(),
+        addr,
+        "GET",
+        path,
+        headers,
+    )
 }

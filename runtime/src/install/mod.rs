@@ -57,6 +57,10 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
             "the render timeout must be longer than zero",
         ));
     }
+    #[cfg(any(feature = "http", feature = "axum"))]
+    if let Some(page) = &parts.live_page {
+        crate::live::check_path(page)?;
+    }
 
     let infos: Vec<&'static SiteInfo> = CALL_SITES.iter().map(CallSite::info).collect();
     let descriptors: Vec<&'static Descriptor> =

@@ -8,10 +8,21 @@ pub(crate) mod ring;
 
 use crate::state;
 
-/// A rendered answer: body and content type.
+/// A rendered answer: status, body and content type.
 pub(crate) struct Answer {
+    pub(crate) status: u16,
     pub(crate) body: String,
     pub(crate) content_type: &'static str,
+}
+
+impl Answer {
+    fn ok(body: String, content_type: &'static str) -> Self {
+        Answer {
+            status: 200,
+            body,
+            content_type,
+        }
+    }
 }
 
 /// What the page's paths answer: the page at its path, `live.js` and `live.css` beside it;
@@ -25,25 +36,63 @@ pub(crate) fn answer(
     let asset = path.strip_prefix(page_path);
     match asset {
         Some("") => {
+            let Some(ring) = ring::ring() else {
+                // Only the axum router can be reached without readings.
+                return Some(Answer {
+                    status: 404,
+                    body: "the live page is off, so no readings are taken: turn it on with \
+                           ExporterBuilder::live_page(Some(\"/\")) before install()\n"
+                        .to_owned(),
+                    content_type: "text/plain; charset=utf-8",
+                });
+            };
             let families = state::settings()
                 .and_then(crate::scrape::families)
                 .unwrap_or_default();
             let families = others(families);
-            Some(Answer {
-                body: page::render(&query::Query::parse(query), metrics_path, &families),
-                content_type: "text/html; charset=utf-8",
-            })
+            let query = query::Query::parse(query);
+            Some(Answer::ok(
+                page::render(ring, &query, metrics_path, &families),
+                "text/html; charset=utf-8",
+            ))
         }
-        Some("live.js") => Some(Answer {
-            body: page::SCRIPT.to_owned(),
-            content_type: "text/javascript; charset=utf-8",
-        }),
-        Some("live.css") => Some(Answer {
-            body: page::STYLE.to_owned(),
-            content_type: "text/css; charset=utf-8",
-        }),
+        Some("live.js") => Some(Answer::ok(
+            page::SCRIPT.to_owned(),
+            "text/javascript; charset=utf-8",
+        )),
+        Some("live.css") => Some(Answer::ok(
+            page::STYLE.to_owned(),
+            "text/css; charset=utf-8",
+        )),
         _ => None,
     }
+}
+
+/// Refuses a page path the endpoint could never match: it starts and ends with `/` (its
+/// script and style sheet are served beside it) and holds only what a request's path holds
+/// as it is (printable ASCII, no `?` or `#`; percent-encode anything else).
+pub(crate) fn check_path(page: &str) -> Result<(), crate::Error> {
+    let refuse = |why: &str| {
+        Err(crate::Error::setting(
+            "live_page",
+            format!("the live page's path `{page}` {why}"),
+        ))
+    };
+    if !page.starts_with('/') || !page.ends_with('/') {
+        return refuse(
+            "must start and end with `/`, such as `/` or `/status/`: its script and style sheet \
+             are served beside it",
+        );
+    }
+    if let Some(c) = page
+        .chars()
+        .find(|c| !c.is_ascii_graphic() || matches!(c, '?' | '#' | '"' | '<' | '>' | '\\'))
+    {
+        return refuse(&format!(
+            "holds {c:?}, which a request's path cannot hold as it is: percent-encode it"
+        ));
+    }
+    Ok(())
 }
 
 /// The families that are not those of `#[track_metrics]` functions, by name.

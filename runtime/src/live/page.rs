@@ -6,8 +6,9 @@
 
 use std::fmt::Write as _;
 
+use crate::exposition::text::push_escaped;
 use crate::live::query::Query;
-use crate::live::ring::{self, History, POINTS, Point, SAMPLE_INTERVAL};
+use crate::live::ring::{History, POINTS, Point, Ring, SAMPLE_INTERVAL};
 use crate::model::kind::Kind;
 use crate::model::snapshot::{FamilySnapshot, Value};
 
@@ -33,10 +34,12 @@ const COLUMNS: [(&str, &str, bool); 7] = [
 ];
 
 /// The whole page, or with `fragment=1` only what `live.js` swaps in.
-pub(crate) fn render(query: &Query, metrics_path: &str, families: &[FamilySnapshot]) -> String {
-    let Some(ring) = ring::ring() else {
-        return String::from("the live page is off: ExporterBuilder::live_page(None)\n");
-    };
+pub(crate) fn render(
+    ring: &Ring,
+    query: &Query,
+    metrics_path: &str,
+    families: &[FamilySnapshot],
+) -> String {
     ring.with(|histories| {
         let mut modules: Vec<&str> = histories.iter().map(|history| history.info.module).collect();
         modules.sort_unstable();
@@ -75,7 +78,10 @@ pub(crate) fn render(query: &Query, metrics_path: &str, families: &[FamilySnapsh
             "<option value=\"\"{}>all</option>",
             if query.module.is_empty() { " selected" } else { "" }
         );
-        for module in modules {
+        // A module no function has (yet): shown selected, so the empty table says why.
+        let unknown = (!query.module.is_empty() && !modules.contains(&query.module.as_str()))
+            .then_some(query.module.as_str());
+        for module in modules.iter().copied().chain(unknown) {
             let _ = writeln!(
                 page,
                 "<option value=\"{0}\"{1}>{0}</option>",
@@ -285,7 +291,13 @@ fn values(family: &FamilySnapshot) -> String {
         let labels: Vec<String> = one
             .labels
             .iter()
-            .map(|(name, value)| format!("{name}=\"{value}\""))
+            .map(|(name, value)| {
+                // As the exposition writes them, so a quote or a line feed reads unambiguously.
+                let mut label = format!("{name}=\"");
+                push_escaped(&mut label, value, true);
+                label.push('"');
+                label
+            })
             .collect();
         let value = match &one.value {
             Value::Int(value) => value.to_string(),
@@ -496,5 +508,50 @@ mod tests {
             });
             assert_eq!(sorted, expected, "{order}");
         }
+    }
+
+    /// A label value reads as the exposition writes it, so `a", b="c` is not two labels; a
+    /// module no function has is shown selected over an empty table.
+    #[test]
+    fn label_values_are_unambiguous_and_an_unknown_module_is_shown() {
+        use std::borrow::Cow;
+
+        use crate::model::snapshot::SeriesSnapshot;
+
+        let ring = Ring::default();
+        ring.sample(
+            vec![Reading {
+                info: info("a"),
+                calls: 0,
+                errors: Vec::new(),
+                bounds: &[],
+                counts: vec![0],
+            }],
+            Instant::now(),
+        );
+        let families = [FamilySnapshot {
+            name: "queue_items",
+            help: None,
+            kind: Kind::Gauge,
+            created: None,
+            series: vec![SeriesSnapshot::new(
+                vec![("queue", Cow::Borrowed("a\", b=\"c\nd\\"))],
+                Value::Int(3),
+            )],
+        }];
+        let query = Query {
+            module: "gone".to_owned(),
+            ..Query::default()
+        };
+        let page = render(&ring, &query, "/metrics", &families);
+        assert!(
+            page.contains("<li>queue=&quot;a\\&quot;, b=\\&quot;c\\nd\\\\&quot;: 3</li>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<option value=\"gone\" selected>gone</option>"),
+            "{page}"
+        );
+        assert!(page.contains("<option value=\"m\">m</option>"), "{page}");
     }
 }

@@ -11,15 +11,16 @@ pub(crate) struct Query {
 }
 
 impl Query {
-    /// Parses `a=b&c=d`, percent-decoded; unknown keys and undecodable values are ignored.
+    /// Parses `a=b&c=d` as browsers do (`URLSearchParams`): percent-decoded, a `%` not
+    /// followed by two hex digits kept as it is, bytes that are not UTF-8 replaced. The page's
+    /// script sends back what the browser read, so the server must read the same; unknown keys
+    /// are ignored.
     pub(crate) fn parse(query: Option<&str>) -> Self {
         let mut parsed = Query::default();
         for pair in query.unwrap_or_default().split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let Some(value) = decode(value) else {
-                continue;
-            };
-            match key {
+            let value = decode(value);
+            match decode(key).as_str() {
                 "module" => parsed.module = value,
                 "sort" => parsed.sort = value,
                 "order" => parsed.order = value,
@@ -31,21 +32,27 @@ impl Query {
     }
 }
 
-fn decode(text: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut input = text.bytes();
-    while let Some(byte) = input.next() {
-        match byte {
+/// `application/x-www-form-urlencoded` decoding, as the WHATWG URL standard gives it.
+fn decode(text: &str) -> String {
+    let hex = |byte: Option<&u8>| byte.and_then(|byte| (*byte as char).to_digit(16));
+    let input = text.as_bytes();
+    let mut bytes = Vec::with_capacity(input.len());
+    let mut index = 0;
+    while index < input.len() {
+        match input[index] {
             b'+' => bytes.push(b' '),
-            b'%' => {
-                let high = (input.next()? as char).to_digit(16)?;
-                let low = (input.next()? as char).to_digit(16)?;
-                bytes.push(u8::try_from(high * 16 + low).ok()?);
-            }
+            b'%' => match (hex(input.get(index + 1)), hex(input.get(index + 2))) {
+                (Some(high), Some(low)) => {
+                    bytes.push(u8::try_from(high * 16 + low).unwrap_or_default());
+                    index += 2;
+                }
+                _ => bytes.push(b'%'),
+            },
             byte => bytes.push(byte),
         }
+        index += 1;
     }
-    String::from_utf8(bytes).ok()
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 #[cfg(test)]
@@ -61,6 +68,9 @@ mod tests {
         assert_eq!((query.sort.as_str(), query.order.as_str()), ("p99", "asc"));
         assert!(query.fragment);
         assert_eq!(Query::parse(None), Query::default());
-        assert_eq!(Query::parse(Some("module=%FF")).module, "");
+        // As `new URLSearchParams("module=..").get("module")` reads them.
+        assert_eq!(Query::parse(Some("module=%FF")).module, "\u{fffd}");
+        assert_eq!(Query::parse(Some("module=%ZZ%4")).module, "%ZZ%4");
+        assert_eq!(Query::parse(Some("m%6Fdule=x")).module, "x");
     }
 }

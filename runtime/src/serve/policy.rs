@@ -66,16 +66,8 @@ impl Policy {
                 settings.path
             ));
         }
+        // `install()` has checked the page's path itself (`crate::live::check_path`).
         if let Some(page) = &settings.live_page {
-            if !page.starts_with('/') || !page.ends_with('/') {
-                return Err(Error::setting(
-                    "live_page",
-                    format!(
-                        "the live page's path `{page}` must start and end with `/`, such as \
-                         `/` or `/status/`: its script and style sheet are served beside it"
-                    ),
-                ));
-            }
             if [
                 page.clone(),
                 format!("{page}live.js"),

@@ -1,27 +1,25 @@
 //! The answer to one request: the checks in order (network, path, method, authentication),
-//! then the exposition, rendered on a blocking thread under a render slot and a deadline.
-//!
-//! A render runs user functions (gauge callbacks) and may be slow, so it runs off the thread
-//! that accepts connections and reads requests, which stays responsive. Its slot goes with it to
-//! the blocking thread and is released when the render ends, not when the request does: a client
-//! that hangs up, or a deadline that passes, cannot free a slot while its render still runs, so
-//! at most `max_concurrent_scrapes` renders (and render threads) exist whatever clients do.
+//! then the exposition or the live page, rendered off the thread that accepts connections and
+//! reads requests (see [`crate::offload`]) under one of `max_concurrent_scrapes` slots and the
+//! render deadline.
 
 use std::io::Write as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
     ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING,
-    CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderValue, REFERRER_POLICY, VARY, WWW_AUTHENTICATE,
-    X_CONTENT_TYPE_OPTIONS,
+    CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderValue, LOCATION, REFERRER_POLICY, VARY,
+    WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::Semaphore;
 
 use crate::exposition::format::Format;
-use crate::self_metrics::{SCRAPE_DURATION, SCRAPE_TIMEOUTS, SCRAPES};
+use crate::offload::{self, Late};
+use crate::self_metrics::{SCRAPE_DURATION, SCRAPES};
 use crate::serve::policy::Policy;
 
 pub(crate) async fn respond(
@@ -58,38 +56,46 @@ pub(crate) async fn respond(
         }
         response
     } else if request.uri().path() != policy.path {
-        live(&request, &policy, renders).await
+        return live(&request, &policy, renders).await;
     } else if let Ok(slot) = renders.try_acquire_owned() {
         let gzip = accepts_gzip(&request);
         let format = Format::from_accept(Some(&joined(request.headers().get_all(ACCEPT))));
-        let render = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
+        let render = offload::render(slot, policy.render_timeout, move || {
             let _timer = SCRAPE_DURATION.start_timer();
             exposition_response(format, gzip)
         });
-        match tokio::time::timeout(policy.render_timeout, render).await {
-            Ok(Ok(response)) => response,
-            Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
-            Err(_) => {
-                SCRAPE_TIMEOUTS.inc();
-                plain(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &format!(
-                        "the exposition took longer than {:?} to render: a gauge function is \
-                         slow; try again\n",
-                        policy.render_timeout
-                    ),
-                )
-            }
+        match render.await {
+            Ok(response) => response,
+            Err(late) => late_answer(&late, "the exposition", policy.render_timeout),
         }
     } else {
-        plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many scrapes at once: try again\n",
-        )
+        too_many()
     };
-    SCRAPES.labels(response.status().as_str()).inc();
+    if request.uri().path() == policy.path {
+        SCRAPES.labels(response.status().as_str()).inc();
+    }
     response
+}
+
+/// The answer to a render that gave none.
+fn late_answer(late: &Late, what: &str, deadline: Duration) -> Response<Full<Bytes>> {
+    match late {
+        Late::Failed => plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
+        Late::TimedOut => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!(
+                "{what} took longer than {deadline:?} to render: a gauge function is slow; try \
+                 again\n"
+            ),
+        ),
+    }
+}
+
+fn too_many() -> Response<Full<Bytes>> {
+    plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "too many scrapes at once: try again\n",
+    )
 }
 
 /// Every value of a header, joined with commas as one, read leniently: a byte that is not
@@ -102,15 +108,22 @@ fn joined(values: hyper::header::GetAll<'_, HeaderValue>) -> String {
         .join(",")
 }
 
-/// Whether the request is for the live page or its script or style sheet.
+/// Whether the request is for the live page or its script or style sheet, or for the page's
+/// path without its trailing slash (which redirects to it).
 fn is_live(request: &Request<Incoming>, policy: &Policy) -> bool {
     let Some(page) = &policy.live_page else {
         return false;
     };
+    let path = request.uri().path();
     matches!(
-        request.uri().path().strip_prefix(page.as_str()),
+        path.strip_prefix(page.as_str()),
         Some("" | "live.js" | "live.css")
-    )
+    ) || unslashed(path, page)
+}
+
+/// Whether `path` is the page's path without its trailing slash (`/status` for `/status/`).
+fn unslashed(path: &str, page: &str) -> bool {
+    page.len() > 1 && page.strip_suffix('/') == Some(path)
 }
 
 /// The live page, rendered as a scrape is (it reads the families), or its script or style.
@@ -119,23 +132,37 @@ async fn live(
     policy: &Policy,
     renders: Arc<Semaphore>,
 ) -> Response<Full<Bytes>> {
-    let Ok(slot) = renders.try_acquire_owned() else {
-        return plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many scrapes at once: try again\n",
-        );
-    };
     let page = policy.live_page.clone().unwrap_or_default();
+    if unslashed(request.uri().path(), &page) {
+        // The page's relative links to its script and style sheet need the slash.
+        let location = match request.uri().query() {
+            Some(query) => format!("{page}?{query}"),
+            None => page,
+        };
+        let mut response = plain(
+            StatusCode::PERMANENT_REDIRECT,
+            &format!("the live page is at {location}\n"),
+        );
+        if let Ok(location) = HeaderValue::from_str(&location) {
+            response.headers_mut().insert(LOCATION, location);
+        }
+        return response;
+    }
+    let Ok(slot) = renders.try_acquire_owned() else {
+        return too_many();
+    };
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
     let metrics_path = policy.path.clone();
-    let render = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
+    let gzip = accepts_gzip(request);
+    let render = offload::render(slot, policy.render_timeout, move || {
         crate::live::answer(&page, &path, query.as_deref(), &metrics_path)
     });
-    match tokio::time::timeout(policy.render_timeout, render).await {
-        Ok(Ok(Some(answer))) => {
-            let mut response = Response::new(Full::new(Bytes::from(answer.body)));
+    match render.await {
+        Ok(Some(answer)) => {
+            let mut response = body(answer.body.into_bytes(), gzip);
+            *response.status_mut() =
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let headers = response.headers_mut();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
             headers.insert(
@@ -145,17 +172,11 @@ async fn live(
             headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
             headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
             response
         }
-        Ok(Ok(None)) => plain(StatusCode::NOT_FOUND, "not found\n"),
-        Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
-        Err(_) => {
-            SCRAPE_TIMEOUTS.inc();
-            plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the page took too long to render: a gauge function is slow; try again\n",
-            )
-        }
+        Ok(None) => plain(StatusCode::NOT_FOUND, "not found\n"),
+        Err(late) => late_answer(&late, "the page", policy.render_timeout),
     }
 }
 
@@ -180,28 +201,29 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn exposition_response(format: Format, gzip: bool) -> Response<Full<Bytes>> {
-    let body = crate::render_as(format);
-    let mut response = Response::new(Full::new(Bytes::new()));
+    let mut response = body(crate::render_as(format), gzip);
     let headers = response.headers_mut();
     headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
     );
     headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    response
+}
+
+/// A 200 response with `content`, gzipped if `gzip` (and the encoder works).
+fn body(content: Vec<u8>, gzip: bool) -> Response<Full<Bytes>> {
     if gzip {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        if encoder.write_all(&body).is_ok() {
-            if let Ok(compressed) = encoder.finish() {
-                response
-                    .headers_mut()
-                    .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                *response.body_mut() = Full::new(Bytes::from(compressed));
-                return response;
-            }
+        if let Ok(compressed) = encoder.write_all(&content).and_then(|()| encoder.finish()) {
+            let mut response = Response::new(Full::new(Bytes::from(compressed)));
+            response
+                .headers_mut()
+                .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            return response;
         }
     }
-    *response.body_mut() = Full::new(Bytes::from(body));
-    response
+    Response::new(Full::new(Bytes::from(content)))
 }
 
 /// Whether `Accept-Encoding` accepts gzip: `gzip` (or its alias `x-gzip`) listed with a quality
