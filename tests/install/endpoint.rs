@@ -630,21 +630,12 @@ fn axum_renders_leave_the_worker_free_and_answer_503_past_the_render_timeout() {
                 .render_timeout(Duration::from_millis(300))
                 .install()
                 .unwrap();
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let listener = runtime
-                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-                .unwrap();
-            let addr = listener.local_addr().unwrap();
-            let app = axum::Router::new()
-                .route("/metrics", axum::routing::get(track_metrics::axum::metrics))
-                .route("/ping", axum::routing::get(|| async { "pong" }))
-                .nest("/status/", track_metrics::axum::live_router());
-            std::thread::spawn(move || {
-                runtime.block_on(async { axum::serve(listener, app).await })
-            });
+            let addr = serving_on_one_worker(
+                axum::Router::new()
+                    .route("/metrics", axum::routing::get(track_metrics::axum::metrics))
+                    .route("/ping", axum::routing::get(|| async { "pong" }))
+                    .nest("/status/", track_metrics::axum::live_router()),
+            );
 
             Hold::start(1);
             let held = std::thread::spawn(move || common::request(addr, "GET", "/metrics"));
@@ -739,18 +730,7 @@ fn the_axum_live_router_without_the_page_says_how_to_turn_it_on() {
                 .without_listener()
                 .install()
                 .unwrap();
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let listener = runtime
-                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-                .unwrap();
-            let addr = listener.local_addr().unwrap();
-            let app = track_metrics::axum::live_router();
-            std::thread::spawn(move || {
-                runtime.block_on(async { axum::serve(listener, app).await })
-            });
+            let addr = serving_on_one_worker(track_metrics::axum::live_router());
             let page = common::request(addr, "GET", "/");
             assert_eq!(page.status, 404, "{}", page.body);
             assert!(
@@ -771,4 +751,18 @@ fn get_path(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response 
         path,
         headers,
     )
+}
+
+/// Serves `app` on a tokio runtime with a single worker, on a thread of its own.
+fn serving_on_one_worker(app: axum::Router) -> SocketAddr {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || runtime.block_on(async { axum::serve(listener, app).await }));
+    addr
 }
