@@ -678,6 +678,9 @@ fn the_live_pages_path_is_checked_without_a_listener() {
             for (path, says) in [
                 ("status", "must start and end with `/`"),
                 ("/a?b/", "holds '?'"),
+                ("/a/../", "which clients remove"),
+                ("/%2E/", "which clients remove"),
+                ("//evil.example/", "which clients remove"),
                 ("/caf\u{e9}/", "percent-encode it"),
             ] {
                 let refused = track_metrics::Exporter::builder()

@@ -11,24 +11,30 @@ pub(crate) struct Query {
 }
 
 impl Query {
-    /// Parses `a=b&c=d` as browsers do (`URLSearchParams`): percent-decoded, a `%` not
-    /// followed by two hex digits kept as it is, bytes that are not UTF-8 replaced. The page's
-    /// script sends back what the browser read, so the server must read the same; unknown keys
-    /// are ignored.
+    /// Parses `a=b&c=d` as browsers do (`URLSearchParams.get`): percent-decoded, a `%` not
+    /// followed by two hex digits kept as it is, bytes that are not UTF-8 replaced, the first
+    /// value of a repeated key. The page's script sends back what the browser read, so the
+    /// server must read the same; unknown keys are ignored.
     pub(crate) fn parse(query: Option<&str>) -> Self {
-        let mut parsed = Query::default();
+        let mut values: [Option<String>; 4] = Default::default();
         for pair in query.unwrap_or_default().split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = decode(value);
-            match decode(key).as_str() {
-                "module" => parsed.module = value,
-                "sort" => parsed.sort = value,
-                "order" => parsed.order = value,
-                "fragment" => parsed.fragment = value == "1",
-                _ => {}
-            }
+            let slot = match decode(key).as_str() {
+                "module" => 0,
+                "sort" => 1,
+                "order" => 2,
+                "fragment" => 3,
+                _ => continue,
+            };
+            values[slot].get_or_insert_with(|| decode(value));
         }
-        parsed
+        let [module, sort, order, fragment] = values.map(Option::unwrap_or_default);
+        Query {
+            module,
+            sort,
+            order,
+            fragment: fragment == "1",
+        }
     }
 }
 
@@ -72,5 +78,7 @@ mod tests {
         assert_eq!(Query::parse(Some("module=%FF")).module, "\u{fffd}");
         assert_eq!(Query::parse(Some("module=%ZZ%4")).module, "%ZZ%4");
         assert_eq!(Query::parse(Some("m%6Fdule=x")).module, "x");
+        let repeated = Query::parse(Some("module=a&module=b&fragment=1&fragment=0"));
+        assert_eq!((repeated.module.as_str(), repeated.fragment), ("a", true));
     }
 }

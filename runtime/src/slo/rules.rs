@@ -334,13 +334,14 @@ fn template_text(text: &str) -> String {
 }
 
 /// Characters a YAML document or a PromQL string cannot hold as they are: control characters,
-/// the Unicode line and paragraph separators (YAML line breaks), the byte order mark and the
-/// non-characters YAML does not print.
+/// the Unicode line and paragraph separators (YAML line breaks), the byte order mark, the
+/// non-characters YAML does not print, and the replacement character (PromQL's lexer takes a
+/// raw one for invalid UTF-8).
 fn unprintable(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffd}' | '\u{fffe}' | '\u{ffff}'
         )
 }
 
@@ -374,10 +375,10 @@ mod tests {
 
     #[test]
     fn names_stay_one_line_of_text_in_yaml_promql_and_templates() {
-        let name = "a\"b\\c\nd\re\u{2028}f\u{2029}g\u{85}h\u{feff}i\tj";
+        let name = "a\"b\\c\nd\re\u{2028}f\u{2029}g\u{85}h\u{feff}i\tj\u{fffd}";
         assert_eq!(
             promql_string(name),
-            r#"a\"b\\c\nd\u000de\u2028f\u2029g\u0085h\ufeffi\u0009j"#
+            r#"a\"b\\c\nd\u000de\u2028f\u2029g\u0085h\ufeffi\u0009j\ufffd"#
         );
         assert_eq!(yaml_string(name), format!("\"{}\"", promql_string(name)));
         assert_eq!(
