@@ -257,20 +257,9 @@ mod tests {
 
     fn site(function: &'static str, calls: &'static str, duration: &'static str) -> SiteInfo {
         SiteInfo {
-            function,
-            module: "app",
-            file: "src/app.rs",
-            line: 7,
             calls,
             duration,
-            errors: "function_errors_total",
-            in_flight: "function_calls_in_flight",
-            track_in_flight: false,
-            labels: &[],
-            buckets: &[],
-            native_histogram: false,
-            native_factor: 0.0,
-            objective: None,
+            ..SiteInfo::example(function)
         }
     }
 

@@ -450,22 +450,7 @@ mod tests {
     use crate::storage::call_site::Reading;
 
     fn info(function: &'static str) -> &'static SiteInfo {
-        Box::leak(Box::new(SiteInfo {
-            function,
-            module: "m",
-            file: "f.rs",
-            line: 1,
-            calls: "function_calls_total",
-            duration: "function_duration_seconds",
-            errors: "function_errors_total",
-            in_flight: "function_calls_in_flight",
-            track_in_flight: false,
-            labels: &[],
-            buckets: &[],
-            native_histogram: false,
-            native_factor: 0.0,
-            objective: None,
-        }))
+        Box::leak(Box::new(SiteInfo::example(function)))
     }
 
     /// Rows without a value (a function never called has no latency) come last in either
@@ -552,6 +537,9 @@ mod tests {
             page.contains("<option value=\"gone\" selected>gone</option>"),
             "{page}"
         );
-        assert!(page.contains("<option value=\"m\">m</option>"), "{page}");
+        assert!(
+            page.contains("<option value=\"app\">app</option>"),
+            "{page}"
+        );
     }
 }

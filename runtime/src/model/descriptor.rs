@@ -85,3 +85,27 @@ impl SiteInfo {
             .chain(self.labels.iter().copied())
     }
 }
+
+#[cfg(test)]
+impl SiteInfo {
+    /// A function of module `app` at `src/app.rs:7`, with the default family names, for unit
+    /// tests.
+    pub(crate) fn example(function: &'static str) -> Self {
+        SiteInfo {
+            function,
+            module: "app",
+            file: "src/app.rs",
+            line: 7,
+            calls: "function_calls_total",
+            duration: "function_duration_seconds",
+            errors: "function_errors_total",
+            in_flight: "function_calls_in_flight",
+            track_in_flight: false,
+            labels: &[],
+            buckets: &[],
+            native_histogram: false,
+            native_factor: 0.0,
+            objective: None,
+        }
+    }
+}
