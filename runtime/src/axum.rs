@@ -28,7 +28,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::MatchedPath;
-use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri, header};
+use axum::http::{
+    HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, header,
+};
 use axum::response::IntoResponse;
 use tokio::sync::Semaphore;
 use tower_layer::Layer;
@@ -55,12 +57,12 @@ use crate::storage::gauge::InProgress;
 /// past four, the answer is 503. It needs a tokio runtime with its timer, as any
 /// `#[tokio::main]` has.
 pub async fn metrics(headers: HeaderMap) -> axum::response::Response {
-    let accept: Vec<String> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-        .collect();
-    let format = Format::from_accept(Some(&accept.join(",")));
+    let format = Format::from_accept_headers(
+        headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .map(HeaderValue::as_bytes),
+    );
     let Ok(slot) = RENDERS.try_acquire() else {
         return too_many();
     };
@@ -77,7 +79,7 @@ pub async fn metrics(headers: HeaderMap) -> axum::response::Response {
             body,
         )
             .into_response(),
-        Err(late) => late_answer(&late),
+        Err(late) => late_answer(&late, "the exposition"),
     }
 }
 
@@ -86,25 +88,15 @@ pub async fn metrics(headers: HeaderMap) -> axum::response::Response {
 static RENDERS: Semaphore = Semaphore::const_new(4);
 
 fn too_many() -> axum::response::Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "too many scrapes at once: try again\n",
-    )
-        .into_response()
+    (StatusCode::SERVICE_UNAVAILABLE, offload::TOO_MANY).into_response()
 }
 
-fn late_answer(late: &Late) -> axum::response::Response {
-    match late {
-        Late::Failed => (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n").into_response(),
-        Late::TimedOut => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "rendering took longer than {:?}: a gauge function is slow; try again\n",
-                state::render_timeout()
-            ),
-        )
-            .into_response(),
-    }
+fn late_answer(late: &Late, what: &str) -> axum::response::Response {
+    (
+        StatusCode::from_u16(late.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        late.message(what, state::render_timeout()),
+    )
+        .into_response()
 }
 
 /// The live page (see [`ExporterBuilder::live_page`](crate::ExporterBuilder::live_page)) as an
@@ -148,23 +140,21 @@ async fn live(asset: &'static str, uri: Uri) -> axum::response::Response {
     let answer = match render.await {
         Ok(Some(answer)) => answer,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(late) => return late_answer(&late),
+        Err(late) => return late_answer(&late, "the page"),
     };
-    (
+    let mut response = (
         StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        [
-            (header::CONTENT_TYPE, answer.content_type),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                crate::live::page::CONTENT_SECURITY_POLICY,
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
+        [(header::CONTENT_TYPE, answer.content_type)],
         answer.body,
     )
-        .into_response()
+        .into_response();
+    for (name, value) in crate::live::HEADERS {
+        response.headers_mut().insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    response
 }
 
 /// Records every request of the service it wraps. See the [module](self) documentation.

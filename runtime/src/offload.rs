@@ -18,6 +18,30 @@ pub(crate) enum Late {
     Failed,
 }
 
+impl Late {
+    /// The HTTP status to answer with.
+    pub(crate) fn status(&self) -> u16 {
+        match self {
+            Late::TimedOut => 503,
+            Late::Failed => 500,
+        }
+    }
+
+    /// What to tell the client, about `what` (`the exposition`, `the page`).
+    pub(crate) fn message(&self, what: &str, deadline: Duration) -> String {
+        match self {
+            Late::TimedOut => format!(
+                "{what} took longer than {deadline:?} to render: a gauge function is slow; try \
+                 again\n"
+            ),
+            Late::Failed => "rendering failed\n".to_owned(),
+        }
+    }
+}
+
+/// What a request is told when every render slot is taken (503).
+pub(crate) const TOO_MANY: &str = "too many scrapes at once: try again\n";
+
 /// Runs `render` on the blocking pool while holding `slot`, and waits for it up to `deadline`.
 pub(crate) async fn render<T: Send + 'static>(
     slot: impl Send + 'static,

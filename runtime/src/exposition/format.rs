@@ -40,6 +40,16 @@ impl Format {
         }
     }
 
+    /// The format a request's `Accept` headers ask for, each value read leniently: a byte that
+    /// is not UTF-8 spoils its own media range, not the others.
+    #[cfg(any(feature = "http", feature = "axum"))]
+    pub(crate) fn from_accept_headers<'a>(values: impl Iterator<Item = &'a [u8]>) -> Format {
+        let joined: Vec<String> = values
+            .map(|value| String::from_utf8_lossy(value).into_owned())
+            .collect();
+        Format::from_accept(Some(&joined.join(",")))
+    }
+
     /// The format an `Accept` header asks for (several headers joined with commas). Each format
     /// takes the quality of the most specific media range that matches it (an exact type with
     /// its parameters, then the type, then `application/*` or `text/*`, then `*/*`); the highest

@@ -25,6 +25,15 @@ impl Answer {
     }
 }
 
+/// The headers of every answer of the page's paths, beside its content type: nothing inline,
+/// nothing from elsewhere, nothing sniffed, leaked or cached.
+pub(crate) const HEADERS: [(&str, &str); 4] = [
+    ("content-security-policy", page::CONTENT_SECURITY_POLICY),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+];
+
 /// What the page's paths answer: the page at its path, `live.js` and `live.css` beside it;
 /// `None` for any other path.
 pub(crate) fn answer(

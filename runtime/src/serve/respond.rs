@@ -10,9 +10,8 @@ use std::time::Duration;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
-    ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING,
-    CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderValue, LOCATION, REFERRER_POLICY, VARY,
-    WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
+    ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderName,
+    HeaderValue, LOCATION, VARY, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::Semaphore;
@@ -56,10 +55,16 @@ pub(crate) async fn respond(
         }
         response
     } else if request.uri().path() != policy.path {
-        return live(&request, &policy, renders).await;
+        live(&request, &policy, renders).await
     } else if let Ok(slot) = renders.try_acquire_owned() {
         let gzip = accepts_gzip(&request);
-        let format = Format::from_accept(Some(&joined(request.headers().get_all(ACCEPT))));
+        let format = Format::from_accept_headers(
+            request
+                .headers()
+                .get_all(ACCEPT)
+                .iter()
+                .map(HeaderValue::as_bytes),
+        );
         let render = offload::render(slot, policy.render_timeout, move || {
             let _timer = SCRAPE_DURATION.start_timer();
             exposition_response(format, gzip)
@@ -79,33 +84,14 @@ pub(crate) async fn respond(
 
 /// The answer to a render that gave none.
 fn late_answer(late: &Late, what: &str, deadline: Duration) -> Response<Full<Bytes>> {
-    match late {
-        Late::Failed => plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
-        Late::TimedOut => plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!(
-                "{what} took longer than {deadline:?} to render: a gauge function is slow; try \
-                 again\n"
-            ),
-        ),
-    }
-}
-
-fn too_many() -> Response<Full<Bytes>> {
     plain(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "too many scrapes at once: try again\n",
+        StatusCode::from_u16(late.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &late.message(what, deadline),
     )
 }
 
-/// Every value of a header, joined with commas as one, read leniently: a byte that is not
-/// UTF-8 spoils its own media range, not the others.
-fn joined(values: hyper::header::GetAll<'_, HeaderValue>) -> String {
-    values
-        .iter()
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-        .collect::<Vec<_>>()
-        .join(",")
+fn too_many() -> Response<Full<Bytes>> {
+    plain(StatusCode::SERVICE_UNAVAILABLE, offload::TOO_MANY)
 }
 
 /// Whether the request is for the live page or its script or style sheet, or for the page's
@@ -155,29 +141,32 @@ async fn live(
     let query = request.uri().query().map(str::to_owned);
     let metrics_path = policy.path.clone();
     let gzip = accepts_gzip(request);
+    // Compressed on the blocking thread too: a page of many functions is megabytes.
     let render = offload::render(slot, policy.render_timeout, move || {
         crate::live::answer(&page, &path, query.as_deref(), &metrics_path)
+            .map(|answer| live_response(answer, gzip))
     });
     match render.await {
-        Ok(Some(answer)) => {
-            let mut response = body(answer.body.into_bytes(), gzip);
-            *response.status_mut() =
-                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let headers = response.headers_mut();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
-            headers.insert(
-                CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(crate::live::page::CONTENT_SECURITY_POLICY),
-            );
-            headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-            headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
-            response
-        }
+        Ok(Some(response)) => response,
         Ok(None) => plain(StatusCode::NOT_FOUND, "not found\n"),
         Err(late) => late_answer(&late, "the page", policy.render_timeout),
     }
+}
+
+fn live_response(answer: crate::live::Answer, gzip: bool) -> Response<Full<Bytes>> {
+    let mut response = body(answer.body.into_bytes(), gzip);
+    *response.status_mut() =
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+    for (name, value) in crate::live::HEADERS {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    response
 }
 
 fn authorized(request: &Request<Incoming>, policy: &Policy) -> bool {
