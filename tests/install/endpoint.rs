@@ -81,11 +81,15 @@ fn listening(builder: track_metrics::ExporterBuilder) -> SocketAddr {
 }
 
 fn get(addr: SocketAddr, headers: &[(&str, &str)]) -> Response {
+    get_path(addr, "/metrics", headers)
+}
+
+fn get_path(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
     request_with(
         TcpStream::connect(addr).unwrap(),
         addr,
         "GET",
-        "/metrics",
+        path,
         headers,
     )
 }
@@ -129,15 +133,9 @@ fn only_the_bearer_token_is_answered_and_gzip_follows_accept_encoding() {
                 401
             );
             // The live page is behind the token too, and is not a scrape; nor is a 404.
-            let page = request_with(TcpStream::connect(addr).unwrap(), addr, "GET", "/", &[]);
+            let page = get_path(addr, "/", &[]);
             assert_eq!(page.status, 401);
-            let elsewhere = request_with(
-                TcpStream::connect(addr).unwrap(),
-                addr,
-                "GET",
-                "/x",
-                &[AUTHORIZED],
-            );
+            let elsewhere = get_path(addr, "/x", &[AUTHORIZED]);
             assert_eq!(elsewhere.status, 404);
             let first = parsed(&get(addr, &[AUTHORIZED]));
             assert_eq!(scrapes(&first, "401"), 3.0);
@@ -744,16 +742,6 @@ fn the_axum_live_router_without_the_page_says_how_to_turn_it_on() {
             );
         },
     );
-}
-
-fn get_path(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
-    request_with(
-        TcpStream::connect(addr).unwrap(),
-        addr,
-        "GET",
-        path,
-        headers,
-    )
 }
 
 /// Serves `app` on a tokio runtime with a single worker, on a thread of its own.

@@ -103,13 +103,11 @@ pub(crate) fn check_path(page: &str) -> Result<(), crate::Error> {
     }
     // Browsers and curl remove dot segments (`%2e` too) before they send a path, and a path
     // that starts `//` is another host to a browser that follows the bare path's redirect.
-    let inner = page.trim_start_matches('/').trim_end_matches('/');
     if page.contains("//")
-        || (!inner.is_empty()
-            && inner.split('/').any(|segment| {
-                let segment = segment.to_ascii_lowercase().replace("%2e", ".");
-                segment == "." || segment == ".."
-            }))
+        || page.split('/').any(|segment| {
+            let segment = segment.to_ascii_lowercase().replace("%2e", ".");
+            segment == "." || segment == ".."
+        })
     {
         return refuse("has an empty, `.` or `..` segment, which clients remove: name it plainly");
     }

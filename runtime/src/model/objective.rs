@@ -16,7 +16,8 @@
 /// The constructors are `const fn`s that refuse nonsense at compile time: a success rate or a
 /// percentile outside (0, 100), a threshold that is not a positive number of seconds, an empty
 /// name or one with control characters or line breaks (it is a label value, and alerts and rules
-/// files show it). `#[track_metrics(objective = ..)]` refuses an objective with no target. A latency threshold must be a bucket bound of the duration histogram of every function
+/// files show it). `#[track_metrics(objective = ..)]` refuses an objective with no target. A
+/// latency threshold must be a bucket bound of the duration histogram of every function
 /// with the objective: `#[track_metrics]` checks it where it sees the buckets, `install()` and
 /// [`rules`](crate::slo::rules) otherwise.
 #[derive(Clone, Copy, Debug, PartialEq)]

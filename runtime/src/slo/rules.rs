@@ -129,6 +129,10 @@ fn write_objective(out: &mut String, watched: &Watched) {
             ),
         ));
     }
+    if slis.is_empty() {
+        // `#[track_metrics]` refuses an objective without a target at compile time.
+        return;
+    }
     let mut functions: Vec<String> = watched
         .sites
         .iter()
@@ -137,10 +141,6 @@ fn write_objective(out: &mut String, watched: &Watched) {
     functions.sort();
     functions.dedup();
     let functions = functions.join(", ");
-    if slis.is_empty() {
-        // `#[track_metrics]` refuses an objective without a target at compile time.
-        return;
-    }
 
     let _ = writeln!(out, "  - name: {}", yaml_string(&format!("slo-{name}-sli")));
     out.push_str("    rules:\n");
