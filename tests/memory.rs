@@ -383,7 +383,7 @@ fn facade_keys_past_the_limit_or_refused_keep_nothing() {
             for key in 0..100_000 {
                 // Past the limit: a new label name each time, and refused keys likewise.
                 metrics::counter!("facade_full_total", format!("k{key}") => "v").increment(1);
-                metrics::counter!("facade_refused_total", format!("k{key}") => "v", "le" => "1")
+                metrics::counter!("facade_refused_total", format!("k{key}") => "v", "__le" => "1")
                     .increment(1);
             }
             let grown = live_bytes() - before;

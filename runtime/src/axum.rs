@@ -172,6 +172,11 @@ impl<S> Layer<S> for MetricsLayer {
     type Service = MetricsService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        // Its families exist from now on: the facade may no longer take their names.
+        crate::self_metrics::claim_layer_families(|families| {
+            crate::storage::facade::Facade::installed()
+                .map_or(Ok(()), |facade| facade.claim(families))
+        });
         MetricsService { inner }
     }
 }

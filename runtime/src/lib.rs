@@ -62,6 +62,7 @@ mod offload;
 mod process;
 #[cfg(feature = "push")]
 mod push;
+mod recording;
 mod scrape;
 mod self_metrics;
 #[cfg(feature = "http")]
@@ -89,8 +90,10 @@ pub use model::outcome::ErrorType;
 pub use model::snapshot::Trace;
 #[cfg(feature = "push")]
 pub use push::{PushOnDrop, Pushgateway};
+pub use recording::{Recording, recording};
 pub use state::DEFAULT_MAX_SERIES;
 pub use storage::counter::Counter;
+pub use storage::facade::FacadeRecorder;
 pub use storage::gauge::{Gauge, InProgress};
 pub use storage::histogram::{Histogram, Observe, Timer};
 pub use storage::stateset::StateSet;

@@ -76,6 +76,7 @@ pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
             help: Some(Cow::Borrowed(help)),
             kind: *kind,
             created: started,
+            counter_suffix: true,
             series: vec![SeriesSnapshot::new(Vec::new(), Value::Float(value))],
         });
     }

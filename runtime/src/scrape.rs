@@ -51,8 +51,11 @@ pub(crate) fn families(settings: &Settings) -> Option<Vec<FamilySnapshot>> {
     let mut overflowed: Vec<(&'static str, u64)> = Vec::new();
     let mut skipped: Vec<(&'static str, u64)> = Vec::new();
     for family in FAMILIES.iter() {
-        family.collect(&mut declared);
         let name = family.descriptor().name;
+        if !crate::self_metrics::served(name) {
+            continue;
+        }
+        family.collect(&mut declared);
         let count = family.overflowed();
         if count > 0 {
             overflowed.push((name, count));
@@ -111,6 +114,7 @@ fn counts(
         help: Some(Cow::Borrowed(help)),
         kind: Kind::Counter,
         created: None,
+        counter_suffix: true,
         series: values
             .into_iter()
             .map(|(value, count)| {

@@ -1,6 +1,8 @@
 //! Metrics about track-metrics' endpoint and axum layer, declared like any user's. (The counts of
 //! overflow and refused facade keys are written by the scrape itself: see `crate::scrape`.)
 
+use crate::model::kind::Kind;
+
 crate::metrics! {
     /// Requests to the metrics endpoint's metrics path, by HTTP status
     #[cfg(feature = "http")]
@@ -24,4 +26,58 @@ crate::metrics! {
     /// HTTP requests in progress
     #[cfg(feature = "axum")]
     pub(crate) gauge HTTP_REQUESTS_IN_FLIGHT: http_requests_in_flight;
+}
+
+/// The families of the axum layer: they exist once a layer wraps a service, so that an
+/// application that never uses the layer may name its own metrics `http_requests_total`.
+#[cfg(feature = "axum")]
+const ON_DEMAND: [(&str, Kind); 3] = [
+    ("http_requests_total", Kind::Counter),
+    ("http_request_duration_seconds", Kind::Histogram),
+    ("http_requests_in_flight", Kind::Gauge),
+];
+#[cfg(not(feature = "axum"))]
+const ON_DEMAND: [(&str, Kind); 0] = [];
+
+const UNCLAIMED: u8 = 0;
+const CLAIMED: u8 = 1;
+#[cfg(feature = "axum")]
+const REFUSED: u8 = 2;
+
+static LAYER: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(UNCLAIMED);
+
+/// Whether the family `name` is served: every family but the layer's until a layer is used.
+pub(crate) fn served(name: &str) -> bool {
+    ON_DEMAND.iter().all(|(family, _)| *family != name)
+        || LAYER.load(std::sync::atomic::Ordering::Acquire) == CLAIMED
+}
+
+/// Makes the layer's families exist, once: `check` says whether their names are free (the
+/// application may record its own `http_requests_total` through the facade already). Where they
+/// are not, the layer's families stay out of every scrape, and a warning says why.
+#[cfg(feature = "axum")]
+pub(crate) fn claim_layer_families(
+    check: impl FnOnce(&[(&'static str, Kind)]) -> Result<(), String>,
+) {
+    use std::sync::atomic::Ordering;
+    use std::sync::{Mutex, PoisonError};
+    static CLAIMING: Mutex<()> = Mutex::new(());
+    if LAYER.load(Ordering::Acquire) != UNCLAIMED {
+        return;
+    }
+    let _one = CLAIMING.lock().unwrap_or_else(PoisonError::into_inner);
+    if LAYER.load(Ordering::Acquire) != UNCLAIMED {
+        return;
+    }
+    match check(&ON_DEMAND) {
+        Ok(()) => LAYER.store(CLAIMED, Ordering::Release),
+        Err(reason) => {
+            LAYER.store(REFUSED, Ordering::Release);
+            log::warn!(
+                "the axum layer's families ({}) are not served: {reason}. Rename the \
+                 application's metric, or leave the layer out",
+                ON_DEMAND.map(|(name, _)| name).join(", ")
+            );
+        }
+    }
 }

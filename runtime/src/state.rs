@@ -47,6 +47,10 @@ pub(crate) struct Settings {
     /// When `install()` ran, in seconds since the Unix epoch: the `_created` time of every
     /// count, which `#[track_metrics]` starts then (see the OpenMetrics writer).
     pub(crate) installed_at: f64,
+    /// Facade histograms without buckets of their own are summaries.
+    pub(crate) facade_summaries: bool,
+    /// A facade counter without `_total` is written `name_total` in every format.
+    pub(crate) facade_counter_suffix: bool,
     /// The scrape includes the `process_*` families.
     #[cfg_attr(not(feature = "process"), allow(dead_code))]
     pub(crate) process_metrics: bool,
@@ -65,6 +69,12 @@ impl Settings {
 /// The settings, once `install()` has set them.
 pub(crate) fn settings() -> Option<&'static Settings> {
     SETTINGS.get().copied()
+}
+
+/// Whether `install()` has run: then every series records in track-metrics' own storage only.
+#[inline]
+pub(crate) fn installed() -> bool {
+    SETTINGS.get().is_some()
 }
 
 /// Sets the settings for the rest of the process; `false` if they were set already.

@@ -133,7 +133,7 @@ fn invalid_keys_are_refused_counted_and_reported_once() {
             metrics::counter!("function-calls_total").increment(1);
         }),
         ("reserved_label", || {
-            metrics::counter!("refused_le_total", "le" => "1").increment(1);
+            metrics::histogram!("refused_le_seconds", "le" => "1").record(1.0);
         }),
         ("reserved_label", || {
             metrics::counter!("refused_name_label_total", "__name__" => "x").increment(1);
@@ -185,7 +185,7 @@ fn invalid_keys_are_refused_counted_and_reported_once() {
     );
     for name in [
         "function-calls_total",
-        "refused_le_total",
+        "refused_le_seconds",
         "refused_duplicate_total",
     ] {
         let warnings = common::warnings_about(&format!("key `{name}` records nothing"));
@@ -296,5 +296,22 @@ fn a_family_keeps_at_most_its_limit_of_label_sets() {
             &[("metric", "facade_users_total")]
         ),
         500.0
+    );
+}
+
+#[test]
+fn counters_and_gauges_keep_labels_named_le_and_quantile() {
+    common::exporter();
+    metrics::counter!("facade_le_total", "le" => "0.5").increment(2);
+    metrics::gauge!("facade_quantile_ratio", "quantile" => "0.99").set(0.25);
+    let (text, scrape) = scrape();
+    assert_eq!(
+        value(&scrape, "facade_le_total", &[("le", "0.5")]),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        value(&scrape, "facade_quantile_ratio", &[("quantile", "0.99")]),
+        0.25
     );
 }

@@ -38,7 +38,7 @@ pub(crate) fn write(families: &mut [FamilySnapshot], globals: &[(String, String)
 /// The family's name as text 0.0.4 and protobuf write it: a counter's always ends in `_total`,
 /// as OpenMetrics requires, so that Prometheus stores one name whichever format it scrapes.
 pub(crate) fn written_name(family: &FamilySnapshot) -> std::borrow::Cow<'static, str> {
-    if family.kind == Kind::Counter {
+    if family.kind == Kind::Counter && family.counter_suffix {
         counter_total(family.name)
     } else {
         std::borrow::Cow::Borrowed(family.name)
@@ -214,6 +214,7 @@ mod tests {
                 help: Some(Cow::Borrowed("B\\s\nline")),
                 kind: Kind::Counter,
                 created: None,
+                counter_suffix: true,
                 series: vec![
                     series(&[("x", "2")], Value::Int(1)),
                     series(&[("x", "1\"\\\n")], Value::Int(2)),
@@ -225,6 +226,7 @@ mod tests {
                 help: None,
                 kind: Kind::Histogram,
                 created: None,
+                counter_suffix: true,
                 series: vec![series(
                     &[],
                     Value::Histogram {
@@ -261,6 +263,7 @@ mod tests {
             help: Some(Cow::Borrowed("S")),
             kind: Kind::Summary,
             created: None,
+            counter_suffix: true,
             series: vec![series(
                 &[],
                 Value::Summary {

@@ -56,6 +56,25 @@ impl Exporter {
     pub fn render(&self) -> String {
         crate::render()
     }
+
+    /// The `metrics` recorder that records into track-metrics: the global one after
+    /// [`install`](crate::install), or one to combine with the application's own after
+    /// [`without_global_recorder`](ExporterBuilder::without_global_recorder), so that the
+    /// facade's metrics reach both exporters.
+    ///
+    /// ```
+    /// let exporter = track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .without_global_recorder()
+    ///     .install()?;
+    /// let recorder = exporter.recorder();
+    /// metrics::with_local_recorder(&recorder, || metrics::counter!("orders_total").increment(2));
+    /// assert!(track_metrics::render().contains("orders_total 2\n"));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
+    pub fn recorder(&self) -> crate::FacadeRecorder {
+        crate::storage::facade::Facade::recorder()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -107,6 +126,9 @@ pub struct ExporterBuilder {
     render_timeout: Duration,
     native: Native,
     exemplar_source: Option<Source>,
+    global_recorder: bool,
+    facade_summaries: bool,
+    facade_counter_suffix: bool,
     /// `None` until set: the page at `/` when there is a listener, else no page.
     #[cfg_attr(not(any(feature = "http", feature = "axum")), allow(dead_code))]
     live_page: Option<Option<String>>,
@@ -157,6 +179,9 @@ impl ExporterBuilder {
             exemplar_source: Some(Source::OpenTelemetry),
             #[cfg(not(feature = "otel"))]
             exemplar_source: None,
+            global_recorder: true,
+            facade_summaries: false,
+            facade_counter_suffix: true,
             live_page: None,
         }
     }
@@ -360,6 +385,51 @@ impl ExporterBuilder {
         self
     }
 
+    /// Installs without becoming the global `metrics` recorder: for an application that keeps
+    /// its own (metrics-exporter-prometheus, statsd, an OpenTelemetry bridge) for the
+    /// `metrics::counter!` of its crates, and lets track-metrics serve its
+    /// `#[track_metrics]` functions and `metrics!` families on its endpoint or through
+    /// [`render`](crate::render). The facade's metrics then reach track-metrics only through
+    /// [`Exporter::recorder`], which a `metrics_util` fanout can add beside the other recorder.
+    ///
+    /// Without `install()` at all, the functions and families record through the application's
+    /// recorder instead (see [`Recording`](crate::Recording)).
+    ///
+    /// ```
+    /// let exporter = track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .without_global_recorder()
+    ///     .install()?;
+    /// // The application's own recorder stays free to install:
+    /// metrics::set_global_recorder(metrics::NoopRecorder).unwrap();
+    /// assert_eq!(track_metrics::recording(), track_metrics::Recording::Installed);
+    /// # let _ = exporter;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
+    pub fn without_global_recorder(mut self) -> Self {
+        self.global_recorder = false;
+        self
+    }
+
+    /// Records the facade's histograms that [`buckets_for`](Self::buckets_for) gives no buckets
+    /// as summaries (quantiles 0, 0.5, 0.9, 0.95, 0.99, 0.999 and 1 over the last 60 seconds,
+    /// `_sum` and `_count` since the start), as metrics-exporter-prometheus does: a service
+    /// moving from it keeps its `{quantile="0.99"}` series. `false` by default: histograms with
+    /// the default buckets, which Prometheus can aggregate across instances.
+    pub fn facade_summaries(mut self, enabled: bool) -> Self {
+        self.facade_summaries = enabled;
+        self
+    }
+
+    /// Whether a facade counter whose name does not end in `_total` is written `name_total`
+    /// (`true`, the default: the same name in every format, since OpenMetrics requires the
+    /// suffix) or under its name as recorded in text and protobuf, as
+    /// metrics-exporter-prometheus writes it (`false`; OpenMetrics still writes `name_total`).
+    pub fn facade_counter_suffix(mut self, enabled: bool) -> Self {
+        self.facade_counter_suffix = enabled;
+        self
+    }
+
     /// Installs the global recorder and starts the endpoint.
     ///
     /// # Errors
@@ -408,6 +478,9 @@ pub(crate) struct Parts {
     pub(crate) render_timeout: Duration,
     pub(crate) native: Native,
     pub(crate) exemplar_source: Option<Source>,
+    pub(crate) global_recorder: bool,
+    pub(crate) facade_summaries: bool,
+    pub(crate) facade_counter_suffix: bool,
     #[cfg_attr(not(any(feature = "http", feature = "axum")), allow(dead_code))]
     pub(crate) live_page: Option<String>,
 }
@@ -432,6 +505,9 @@ impl ExporterBuilder {
             render_timeout: self.render_timeout,
             native: self.native,
             exemplar_source: self.exemplar_source,
+            global_recorder: self.global_recorder,
+            facade_summaries: self.facade_summaries,
+            facade_counter_suffix: self.facade_counter_suffix,
             live_page: self.resolved_live_page(),
         }
     }

@@ -63,8 +63,12 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     }
 
     let infos: Vec<&'static SiteInfo> = CALL_SITES.iter().map(CallSite::info).collect();
-    let descriptors: Vec<&'static Descriptor> =
-        FAMILIES.iter().map(|family| family.descriptor()).collect();
+    // The axum layer's families, unless a layer is in use already, are checked when one is.
+    let descriptors: Vec<&'static Descriptor> = FAMILIES
+        .iter()
+        .map(|family| family.descriptor())
+        .filter(|descriptor| crate::self_metrics::served(descriptor.name))
+        .collect();
     checks::sites(&infos, &parts.global_labels, parts.in_flight)?;
     let mut owned = checks::site_families(&infos);
     #[cfg(feature = "process")]
@@ -105,6 +109,8 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
         render_timeout: parts.render_timeout,
         native_layout: NativeLayout::new(parts.native.factor, parts.native.max_buckets),
         native_everywhere: parts.native.everywhere,
+        facade_summaries: parts.facade_summaries,
+        facade_counter_suffix: parts.facade_counter_suffix,
         native_families: infos
             .iter()
             .filter(|info| info.native_histogram)
@@ -160,7 +166,7 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     let (started, local_addr) = (threads::Started::default(), None);
 
     let facade = Facade::new(settings, reserved);
-    if metrics::set_global_recorder(FacadeRecorder(facade)).is_err() {
+    if parts.global_recorder && metrics::set_global_recorder(FacadeRecorder(facade)).is_err() {
         return Err(Error::RecorderAlreadySet);
     }
     // From here on nothing fails: the process is installed.

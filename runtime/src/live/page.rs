@@ -519,6 +519,7 @@ mod tests {
             help: None,
             kind: Kind::Gauge,
             created: None,
+            counter_suffix: true,
             series: vec![SeriesSnapshot::new(
                 vec![("queue", Cow::Borrowed("a\", b=\"c\nd\\"))],
                 Value::Int(3),

@@ -39,6 +39,15 @@ impl Descriptor {
     }
 }
 
+/// The HELP of a site's call counter.
+pub(crate) const CALLS_HELP: &str = "Total function calls";
+/// The HELP of a site's duration histogram.
+pub(crate) const DURATION_HELP: &str = "Function execution time";
+/// The HELP of a site's error counter.
+pub(crate) const ERRORS_HELP: &str = "Total function errors by type";
+/// The HELP of a site's in-flight gauge.
+pub(crate) const IN_FLIGHT_HELP: &str = "Function calls in progress";
+
 /// What `#[track_metrics]` knows about an instrumented function at compile time.
 #[derive(Debug)]
 pub struct SiteInfo {

@@ -4,6 +4,8 @@
 //! Names written in `metrics!` and `#[track_metrics]` are checked by the macros at compile time
 //! with the same rules (`track-metrics-macros`, `names.rs`).
 
+use crate::model::kind::Kind;
+
 /// The label value of the series that holds what did not fit under a family's series limit.
 pub const OVERFLOW_LABEL_VALUE: &str = "__overflow__";
 
@@ -68,6 +70,18 @@ pub(crate) fn reserved_label_problem(name: &str) -> Option<&'static str> {
         Some("`track_metrics_overflow` marks the overflow series of a family")
     } else {
         None
+    }
+}
+
+/// Why a label name cannot be used on a series of a family of `kind`, or `None`: as
+/// [`reserved_label_problem`], except that `le` and `quantile` are reserved only on the
+/// histograms and summaries whose samples the format labels with them (a counter labelled `le`
+/// is valid, and metrics-exporter-prometheus keeps it).
+pub(crate) fn label_problem_for(kind: Kind, name: &str) -> Option<&'static str> {
+    match (kind, name) {
+        (Kind::Histogram | Kind::Summary, _) => reserved_label_problem(name),
+        (_, "le" | "quantile") => None,
+        _ => reserved_label_problem(name),
     }
 }
 
@@ -142,6 +156,12 @@ mod tests {
         for name in ["method", "_private", "le2"] {
             assert_eq!(reserved_label_problem(name), None, "{name}");
         }
+        assert_eq!(label_problem_for(Kind::Counter, "le"), None);
+        assert_eq!(label_problem_for(Kind::Gauge, "quantile"), None);
+        assert!(label_problem_for(Kind::Histogram, "le").is_some());
+        assert!(label_problem_for(Kind::Histogram, "quantile").is_some());
+        assert!(label_problem_for(Kind::Summary, "quantile").is_some());
+        assert!(label_problem_for(Kind::Counter, "__name__").is_some());
         assert!(is_metric_name("job:requests:rate5m"));
         assert!(!is_label_name("job:requests"));
     }

@@ -16,6 +16,9 @@ pub(crate) struct FamilySnapshot {
     /// When its counts started, in seconds since the Unix epoch, for OpenMetrics' `_created`;
     /// `None` for when `install()` ran.
     pub(crate) created: Option<f64>,
+    /// A counter is written `name_total` in text and protobuf when its name lacks the suffix;
+    /// `false` keeps the name as recorded (a facade counter, when the builder says so).
+    pub(crate) counter_suffix: bool,
     pub(crate) series: Vec<SeriesSnapshot>,
 }
 

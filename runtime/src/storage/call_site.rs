@@ -15,43 +15,38 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 
 use quanta::Clock;
 
-use crate::model::descriptor::SiteInfo;
+use crate::model::descriptor::{CALLS_HELP, DURATION_HELP, ERRORS_HELP, IN_FLIGHT_HELP, SiteInfo};
 use crate::model::kind::Kind;
-use crate::model::names::OVERFLOW_LABEL_VALUE;
 use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Trace, Value};
 use crate::state::{self, Settings};
 use crate::storage::cells::{self, Cells};
 use crate::storage::clock;
 use crate::storage::counter::Counter;
+use crate::storage::error_table::ErrorTable;
 use crate::storage::exemplars::{self, Exemplars};
+use crate::storage::forward::site::{self as forwarded, SiteHandles};
+use crate::storage::forward::{self, Current};
 use crate::storage::native::{NativeHistogram, NativeLayout};
 
 /// Every call site of every instrumented function of the program, gathered by the linker.
 #[linkme::distributed_slice]
 pub static CALL_SITES: [CallSite];
 
-const CALLS_HELP: &str = "Total function calls";
-const DURATION_HELP: &str = "Function execution time";
-const ERRORS_HELP: &str = "Total function errors by type";
-const IN_FLIGHT_HELP: &str = "Function calls in progress";
-
 /// Words of a site's block: the sequence number, the sum of ticks, one count per bucket, and
 /// last the calls (outside the sequence: they are read after the histogram).
 const SUM: usize = 1;
 const FIRST_BUCKET: usize = 2;
 
-/// Distinct error types a function keeps before folding others into `__overflow__`.
-const MAX_ERROR_TYPES: usize = 64;
-
 /// One instrumented function.
 pub struct CallSite {
     info: SiteInfo,
     series: OnceLock<SiteSeries>,
+    /// Its handles in the application's global recorder, when track-metrics is not installed.
+    forwarded: OnceLock<SiteHandles>,
 }
 
 impl CallSite {
@@ -60,6 +55,7 @@ impl CallSite {
         CallSite {
             info,
             series: OnceLock::new(),
+            forwarded: OnceLock::new(),
         }
     }
 
@@ -82,18 +78,51 @@ impl CallSite {
         }
     }
 
-    /// A call before `install()`, or the first after it of a site the linker did not list.
+    /// A call before `install()`, or the first after it of a site the linker did not list:
+    /// recorded through the application's `metrics` recorder if it has one, else nowhere.
     #[cold]
     #[inline(never)]
     fn enter_uncached(&'static self) -> CallGuard {
-        match state::settings() {
-            Some(settings) => CallGuard::start(self.register(settings)),
-            None => CallGuard {
-                series: None,
-                start: 0,
-                completed: false,
-            },
+        if let Some(settings) = state::settings() {
+            return CallGuard::start(self.register(settings));
         }
+        let target = forward::with_current(|current| match current {
+            Current::Nothing => {
+                forward::nothing_records();
+                Target::Nowhere
+            }
+            Current::Global(_) => match self.handles(current) {
+                Some(handles) => {
+                    handles.start();
+                    Target::Global(self, handles)
+                }
+                None => Target::Nowhere,
+            },
+            Current::Local(_) => {
+                forwarded::start_in(&self.info, current);
+                Target::Local(self)
+            }
+        });
+        CallGuard {
+            target,
+            start: match target {
+                Target::Nowhere => 0,
+                _ => clock::clock().raw(),
+            },
+            completed: false,
+        }
+    }
+
+    /// Its handles in the global recorder, resolved on first use; `None` while they are being
+    /// resolved on this thread (the recorder's own code called this function).
+    fn handles(&'static self, global: Current<'_>) -> Option<&'static SiteHandles> {
+        if let Some(handles) = self.forwarded.get() {
+            return Some(handles);
+        }
+        // Resolved outside the cell's lock: the recorder's code runs meanwhile.
+        let handles = forward::resolving(|| SiteHandles::new(&self.info, global))?;
+        let _ = self.forwarded.set(handles);
+        self.forwarded.get()
     }
 }
 
@@ -108,7 +137,7 @@ pub(crate) struct SiteSeries {
     /// For each bound, the fewest clock ticks that are above it.
     ticks_above: &'static [u64],
     in_flight: bool,
-    errors: ErrorTable,
+    errors: ErrorTable<Counter>,
     /// Where the durations go instead of `cells` when the function has a native histogram.
     native: Option<NativeHistogram>,
     exemplars: Exemplars,
@@ -249,80 +278,6 @@ fn first_tick_above(clock: &Clock, seconds: f64) -> u64 {
     high
 }
 
-/// The error counters of a site, one per error type, in a list that readers walk without a
-/// lock: the set of error types of a function is fixed by its code, so it stays short.
-#[derive(Default)]
-struct ErrorTable {
-    head: AtomicPtr<ErrorEntry>,
-    len: AtomicUsize,
-    insert: Mutex<()>,
-}
-
-struct ErrorEntry {
-    error_type: &'static str,
-    counter: Counter,
-    next: *const ErrorEntry,
-}
-
-// SAFETY: `next` points to a leaked, immutable entry.
-unsafe impl Send for ErrorEntry {}
-// SAFETY: as above; the counter is `Sync` itself.
-unsafe impl Sync for ErrorEntry {}
-
-impl ErrorTable {
-    fn entries(&self) -> impl Iterator<Item = &'static ErrorEntry> {
-        let mut next = self.head.load(Ordering::Acquire).cast_const();
-        std::iter::from_fn(move || {
-            // SAFETY: entries are leaked and never change once linked.
-            let entry = unsafe { next.as_ref()? };
-            next = entry.next;
-            Some(entry)
-        })
-    }
-
-    fn find(&self, error_type: &str) -> Option<&'static ErrorEntry> {
-        self.entries().find(|entry| {
-            std::ptr::eq(entry.error_type, error_type) || entry.error_type == error_type
-        })
-    }
-
-    #[cold]
-    fn record(&self, error_type: &'static str) {
-        match self.find(error_type) {
-            Some(entry) => entry.counter.inc(),
-            None => self.insert(error_type).counter.inc(),
-        }
-    }
-
-    fn insert(&self, error_type: &'static str) -> &'static ErrorEntry {
-        let _one_writer = self.insert.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = self.find(error_type) {
-            return entry;
-        }
-        let error_type = if self.len.load(Ordering::Relaxed) >= MAX_ERROR_TYPES {
-            if let Some(entry) = self.find(OVERFLOW_LABEL_VALUE) {
-                return entry;
-            }
-            log::warn!(
-                "a function returned more than {MAX_ERROR_TYPES} error types: further ones are \
-                 counted as `error_type=\"{OVERFLOW_LABEL_VALUE}\"`"
-            );
-            OVERFLOW_LABEL_VALUE
-        } else {
-            error_type
-        };
-        let entry: &'static ErrorEntry = Box::leak(Box::new(ErrorEntry {
-            error_type,
-            counter: Counter::new(),
-            next: self.head.load(Ordering::Relaxed),
-        }));
-        self.head
-            .store(std::ptr::from_ref(entry).cast_mut(), Ordering::Release);
-        self.len.fetch_add(1, Ordering::Relaxed);
-        entry
-    }
-}
-
 /// Records one call of an instrumented function when dropped.
 ///
 /// Dropping happens when the body returns, when `?` returns early, while a panic unwinds, and
@@ -330,10 +285,23 @@ impl ErrorTable {
 /// took time. A call that did not reach [`CallGuard::finish`] is an error: `panic` while
 /// unwinding, `cancelled` otherwise (an `async fn` future dropped before completion).
 pub struct CallGuard {
-    series: Option<&'static SiteSeries>,
+    target: Target,
     /// The raw clock reading at the start.
     start: u64,
     completed: bool,
+}
+
+/// Where a call records.
+#[derive(Clone, Copy)]
+enum Target {
+    /// Nothing is installed: the call records nothing.
+    Nowhere,
+    /// track-metrics' own series.
+    Own(&'static SiteSeries),
+    /// The handles of the application's global recorder.
+    Global(&'static CallSite, &'static SiteHandles),
+    /// A thread's local recorder, asked at each step.
+    Local(&'static CallSite),
 }
 
 impl CallGuard {
@@ -343,7 +311,7 @@ impl CallGuard {
             .cells
             .write(|words| cells::add(&words[series.calls], 1));
         CallGuard {
-            series: Some(series),
+            target: Target::Own(series),
             start: series.clock.raw(),
             completed: false,
         }
@@ -353,24 +321,75 @@ impl CallGuard {
     #[inline]
     pub fn finish(&mut self, error_type: Option<&'static str>) {
         self.completed = true;
-        if let (Some(error_type), Some(series)) = (error_type, self.series) {
-            series.errors.record(error_type);
+        if let Some(error_type) = error_type {
+            match self.target {
+                Target::Own(series) => series.errors.counter(error_type, |_| Counter::new()).inc(),
+                Target::Nowhere => {}
+                target => forwarded_error(target, error_type),
+            }
         }
+    }
+}
+
+/// An error of a call recorded through the application's recorder.
+#[cold]
+#[inline(never)]
+fn forwarded_error(target: Target, error_type: &'static str) {
+    match target {
+        Target::Global(site, handles) => {
+            if let Some(global) = forward::global() {
+                let _ = forward::resolving(|| handles.error(&site.info, global, error_type));
+            }
+        }
+        Target::Local(site) => forward::with_current(|current| {
+            let _ = forward::resolving(|| forwarded::error_in(&site.info, current, error_type));
+        }),
+        Target::Own(_) | Target::Nowhere => {}
+    }
+}
+
+/// The end of a call recorded through the application's recorder.
+#[cold]
+#[inline(never)]
+fn forwarded_end(target: Target, start: u64, completed: bool) {
+    let clock = clock::clock();
+    let seconds = clock::seconds_between(clock, start, clock.raw());
+    match target {
+        Target::Global(_, handles) => handles.end(seconds),
+        Target::Local(site) => forward::with_current(|current| {
+            let _ = forward::resolving(|| forwarded::end_in(&site.info, current, seconds));
+        }),
+        Target::Own(_) | Target::Nowhere => return,
+    }
+    if !completed {
+        forwarded_error(target, ended_early());
+    }
+}
+
+/// The error type of a call that did not return: unwinding from a panic, or dropped.
+fn ended_early() -> &'static str {
+    if std::thread::panicking() {
+        "panic"
+    } else {
+        "cancelled"
     }
 }
 
 impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
-        if let Some(series) = self.series {
-            series.record(series.clock.raw().saturating_sub(self.start));
-            if !self.completed {
-                series.errors.record(if std::thread::panicking() {
-                    "panic"
-                } else {
-                    "cancelled"
-                });
+        match self.target {
+            Target::Own(series) => {
+                series.record(series.clock.raw().saturating_sub(self.start));
+                if !self.completed {
+                    series
+                        .errors
+                        .counter(ended_early(), |_| Counter::new())
+                        .inc();
+                }
             }
+            Target::Nowhere => {}
+            target => forwarded_end(target, self.start, self.completed),
         }
     }
 }
@@ -420,6 +439,7 @@ pub(crate) fn collect(out: &mut Vec<FamilySnapshot>) {
                 help: Some(Cow::Borrowed(help)),
                 kind,
                 created: None,
+                counter_suffix: true,
                 series: Vec::new(),
             })
             .series

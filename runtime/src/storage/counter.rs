@@ -3,6 +3,7 @@
 use crate::model::snapshot::Exemplar;
 use crate::storage::cells::{self, Cells};
 use crate::storage::exemplars::{self, Exemplars};
+use crate::storage::forward::series::{Operation, SeriesKey};
 
 /// A counter: a total that only goes up.
 ///
@@ -25,6 +26,8 @@ pub struct Counter {
     cells: &'static Cells,
     /// The last increment made in a sampled trace, for a family declared `#[exemplars]`.
     exemplars: Option<&'static Exemplars>,
+    /// Who it is to the application's `metrics` recorder, for a series of a `metrics!` family.
+    forward: Option<&'static SeriesKey>,
 }
 
 impl std::fmt::Debug for Counter {
@@ -41,6 +44,7 @@ impl Counter {
         Counter {
             cells: Cells::new(1),
             exemplars: None,
+            forward: None,
         }
     }
 
@@ -49,7 +53,14 @@ impl Counter {
         Counter {
             cells: Cells::new(1),
             exemplars: Some(Box::leak(Box::new(Exemplars::new(1)))),
+            forward: None,
         }
+    }
+
+    /// The same counter, also told to the application's recorder as `key`.
+    pub(crate) fn forwarded_as(mut self, key: &'static SeriesKey) -> Self {
+        self.forward = Some(key);
+        self
     }
 
     pub(crate) fn exemplars(&self) -> Vec<Option<Exemplar>> {
@@ -66,6 +77,9 @@ impl Counter {
     #[inline]
     pub fn inc_by(&self, amount: u64) {
         self.cells.write(|words| cells::add(&words[0], amount));
+        if let Some(key) = self.forward {
+            key.forward(Operation::Increase(amount));
+        }
         if let Some(exemplars) = self.exemplars {
             if let Some(trace) = exemplars::current() {
                 exemplars.record(0, amount as f64, trace);

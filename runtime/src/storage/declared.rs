@@ -20,6 +20,7 @@ use crate::model::names::{OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE};
 use crate::model::snapshot::{Exemplar, FamilySnapshot, SeriesSnapshot, Value};
 use crate::state;
 use crate::storage::counter::Counter;
+use crate::storage::forward::series::{self as forwarded, SeriesKey};
 use crate::storage::gauge::Gauge;
 use crate::storage::histogram::Histogram;
 use crate::storage::lookup;
@@ -46,8 +47,17 @@ pub struct Snapshots(pub(crate) Vec<FamilySnapshot>);
 /// What every kind of series does for its family.
 #[doc(hidden)]
 pub trait Series: Send + Sync + 'static {
-    /// A new series at zero; `bounds` is the family's bucket layout, for a histogram.
-    fn create(descriptor: &'static Descriptor, bounds: &'static [f64]) -> Self;
+    /// A new series at zero; `bounds` is the family's bucket layout, for a histogram; `key` says
+    /// who it is to the application's recorder.
+    fn create(
+        descriptor: &'static Descriptor,
+        bounds: &'static [f64],
+        key: &'static SeriesKey,
+    ) -> Self;
+    /// The states of the series, for a state set: one gauge each in a recorder.
+    fn states() -> &'static [&'static str] {
+        &[]
+    }
     /// Its value, or `None` to leave it out of this scrape (a gauge whose function panicked or
     /// is stuck).
     fn value(&self) -> Option<SeriesValue>;
@@ -62,12 +72,13 @@ pub trait Series: Send + Sync + 'static {
 }
 
 impl Series for Counter {
-    fn create(descriptor: &'static Descriptor, _: &'static [f64]) -> Self {
-        if descriptor.exemplars {
+    fn create(descriptor: &'static Descriptor, _: &'static [f64], key: &'static SeriesKey) -> Self {
+        let counter = if descriptor.exemplars {
             Counter::with_exemplars()
         } else {
             Counter::new()
-        }
+        };
+        counter.forwarded_as(key)
     }
 
     fn value(&self) -> Option<SeriesValue> {
@@ -80,8 +91,8 @@ impl Series for Counter {
 }
 
 impl Series for Gauge {
-    fn create(_: &'static Descriptor, _: &'static [f64]) -> Self {
-        Gauge::new()
+    fn create(_: &'static Descriptor, _: &'static [f64], key: &'static SeriesKey) -> Self {
+        Gauge::new().forwarded_as(key)
     }
 
     fn value(&self) -> Option<SeriesValue> {
@@ -96,8 +107,12 @@ impl Series for Gauge {
 }
 
 impl Series for Histogram {
-    fn create(descriptor: &'static Descriptor, bounds: &'static [f64]) -> Self {
-        let histogram = Histogram::new(bounds);
+    fn create(
+        descriptor: &'static Descriptor,
+        bounds: &'static [f64],
+        key: &'static SeriesKey,
+    ) -> Self {
+        let histogram = Histogram::new(bounds).forwarded_as(key);
         if descriptor.exemplars {
             histogram.with_exemplars()
         } else {
@@ -115,8 +130,12 @@ impl Series for Histogram {
 }
 
 impl<E: LabelEnum + 'static> Series for StateSet<E> {
-    fn create(_: &'static Descriptor, _: &'static [f64]) -> Self {
-        StateSet::new()
+    fn create(_: &'static Descriptor, _: &'static [f64], key: &'static SeriesKey) -> Self {
+        StateSet::new().forwarded_as(key)
+    }
+
+    fn states() -> &'static [&'static str] {
+        E::VARIANTS
     }
 
     fn value(&self) -> Option<SeriesValue> {
@@ -125,11 +144,12 @@ impl<E: LabelEnum + 'static> Series for StateSet<E> {
 }
 
 impl Series for Summary {
-    fn create(descriptor: &'static Descriptor, _: &'static [f64]) -> Self {
+    fn create(descriptor: &'static Descriptor, _: &'static [f64], key: &'static SeriesKey) -> Self {
         Summary::new(
             descriptor.quantiles,
             Duration::from_secs(descriptor.max_age_seconds),
         )
+        .forwarded_as(key)
     }
 
     fn value(&self) -> Option<SeriesValue> {
@@ -185,6 +205,7 @@ fn snapshot(descriptor: &'static Descriptor, series: Vec<SeriesSnapshot>) -> Fam
         help: Some(Cow::Borrowed(descriptor.help)),
         kind: descriptor.kind,
         created: None,
+        counter_suffix: true,
         series,
     }
 }
@@ -209,8 +230,10 @@ impl<S: Series> Metric<S> {
     /// Its one series.
     #[inline]
     pub fn series(&self) -> &S {
-        self.series
-            .get_or_init(|| S::create(self.descriptor, self.layout.bounds(self.descriptor)))
+        self.series.get_or_init(|| {
+            let key = SeriesKey::new(self.descriptor, &[], false, S::states());
+            S::create(self.descriptor, self.layout.bounds(self.descriptor), key)
+        })
     }
 }
 
@@ -240,7 +263,7 @@ impl<S: Series> Collect for Metric<S> {
 
 /// One series of a family with labels, and its label values.
 struct Entry<S> {
-    values: Box<[Box<str>]>,
+    values: &'static [Box<str>],
     overflow: bool,
     series: S,
 }
@@ -348,10 +371,13 @@ impl<S: Series> Family<S> {
             return None;
         }
         // Series live as long as the program, and the limit bounds how many there are.
+        let values: &'static [Box<str>] =
+            Box::leak(values.iter().map(|value| Box::from(*value)).collect());
+        let key = SeriesKey::new(self.descriptor, values, false, S::states());
         let entry: &'static Entry<S> = Box::leak(Box::new(Entry {
-            values: values.iter().map(|value| Box::from(*value)).collect(),
+            values,
             overflow: false,
-            series: S::create(self.descriptor, self.layout.bounds(self.descriptor)),
+            series: S::create(self.descriptor, self.layout.bounds(self.descriptor), key),
         }));
         table.insert_unique(hash, entry, |entry| {
             index.hash(
@@ -378,11 +404,12 @@ impl<S: Series> Family<S> {
             );
         }
         let entry = self.overflow.get_or_init(|| {
+            let values = forwarded::overflow_values(self.descriptor.labels.len());
+            let key = SeriesKey::new(self.descriptor, values, true, S::states());
             Box::leak(Box::new(Entry {
-                values: vec![Box::from(OVERFLOW_LABEL_VALUE); self.descriptor.labels.len()]
-                    .into_boxed_slice(),
+                values,
                 overflow: true,
-                series: S::create(self.descriptor, self.layout.bounds(self.descriptor)),
+                series: S::create(self.descriptor, self.layout.bounds(self.descriptor), key),
             }))
         });
         &entry.series
@@ -507,6 +534,7 @@ impl InfoMetric {
     pub fn set(&self, values: &[&str]) {
         let owned = values.iter().map(|value| Box::from(*value)).collect();
         *self.values.write().unwrap_or_else(PoisonError::into_inner) = Some(owned);
+        forwarded::info(self.descriptor, values);
     }
 }
 

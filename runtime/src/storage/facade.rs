@@ -5,11 +5,12 @@
 //! Handles are kept in `metrics_util`'s sharded [`Registry`], by key, so that a repeated
 //! registration is one read-locked lookup. What reaches the facade is not checked at compile
 //! time, so a new key is checked here first: its name and label names are sanitised as
-//! metrics-exporter-prometheus does (so a service moving from it keeps its series names, but for
-//! a counter without `_total`, written `name_total` as OpenMetrics requires), then
-//! refused if the name is one of this crate's families or another facade family's (after
-//! sanitising, or as another kind), or if a label is reserved (`le`, `quantile`, `__*`, empty),
-//! a global label, or repeated. A refused key records nothing: it is counted in
+//! metrics-exporter-prometheus does (so a service moving from it keeps its series names; a
+//! counter without `_total` is written `name_total`, as OpenMetrics requires, unless the builder
+//! keeps counter names), then refused if the name is one of the families that exist (this
+//! crate's, the declared ones, the axum layer's once it is used) or another facade family's
+//! (after sanitising, or as another kind), or if a label is reserved (`le` on a histogram,
+//! `quantile` on a summary, `__*`, empty), a global label, or repeated. A refused key records nothing: it is counted in
 //! `track_metrics_facade_refused_total{reason}` and reported once through `log`, and the rest
 //! of the scrape stays valid. A family keeps at most its series limit of label sets, as declared
 //! families do; keys past it share the overflow series and are not kept in the registry, so
@@ -25,14 +26,15 @@ use metrics_util::registry::{Registry, Storage};
 
 use crate::model::kind::Kind;
 use crate::model::names::{
-    OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE, is_metric_name, reserved_label_problem,
-    sanitize_label_key, sanitize_metric_name,
+    OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE, is_metric_name, label_problem_for, sanitize_label_key,
+    sanitize_metric_name,
 };
 use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
 use crate::state::Settings;
 use crate::storage::counter::Counter;
 use crate::storage::gauge::Gauge;
 use crate::storage::histogram::Histogram;
+use crate::storage::summary::Summary;
 
 /// Distinct names whose refusal is logged; later ones are only counted.
 const MAX_WARNINGS: usize = 64;
@@ -100,7 +102,8 @@ impl Refusal {
             }
             Refusal::KindConflict => "its name is already used by a metric of another kind",
             Refusal::ReservedLabel => {
-                "a label name is reserved (`le`, `quantile`, `__*`, empty, `track_metrics_overflow`)"
+                "a label name is reserved (`le` on a histogram, `quantile` on a summary, `__*`, \
+                 empty, `track_metrics_overflow`)"
             }
             Refusal::DuplicateLabel => "two of its label names are the same once sanitised",
             Refusal::GlobalLabel => "a label name is one of the global labels",
@@ -154,18 +157,36 @@ impl metrics::GaugeFn for GaugeHandle {
     }
 }
 
-/// A facade histogram.
-pub(crate) struct HistogramHandle(Histogram);
+/// A facade histogram: a histogram of the family's buckets, or a summary when the builder makes
+/// facade histograms without buckets of their own summaries (as metrics-exporter-prometheus).
+pub(crate) enum HistogramHandle {
+    Buckets(Histogram),
+    Quantiles(Box<Summary>),
+}
 
 impl metrics::HistogramFn for HistogramHandle {
     fn record(&self, value: f64) {
-        self.0.observe(value);
+        match self {
+            HistogramHandle::Buckets(histogram) => histogram.observe(value),
+            HistogramHandle::Quantiles(summary) => summary.observe(value),
+        }
     }
 
     fn record_many(&self, value: f64, count: usize) {
-        self.0.observe_many(value, count as u64);
+        match self {
+            HistogramHandle::Buckets(histogram) => histogram.observe_many(value, count as u64),
+            HistogramHandle::Quantiles(summary) => {
+                for _ in 0..count {
+                    summary.observe(value);
+                }
+            }
+        }
     }
 }
+
+/// The quantiles and window of a facade summary: metrics-exporter-prometheus's.
+pub(crate) const SUMMARY_QUANTILES: &[f64] = &[0.0, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0];
+const SUMMARY_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A series of the facade, of any kind.
 #[derive(Clone)]
@@ -176,11 +197,16 @@ enum Handle {
 }
 
 impl Handle {
-    /// A new series of `kind`, not yet in any family.
+    /// A new series of a family of `kind`, not yet in any family.
     fn new(kind: Kind, bounds: &'static [f64]) -> Self {
         match kind {
             Kind::Gauge => Handle::Gauge(Arc::new(GaugeHandle(Gauge::new()))),
-            Kind::Histogram => Handle::Histogram(Arc::new(HistogramHandle(Histogram::new(bounds)))),
+            Kind::Histogram => {
+                Handle::Histogram(Arc::new(HistogramHandle::Buckets(Histogram::new(bounds))))
+            }
+            Kind::Summary => Handle::Histogram(Arc::new(HistogramHandle::Quantiles(Box::new(
+                Summary::new(SUMMARY_QUANTILES, SUMMARY_WINDOW),
+            )))),
             _ => Handle::Counter(Arc::new(CounterHandle {
                 counter: Counter::new(),
                 raised: AtomicU64::new(0),
@@ -192,7 +218,10 @@ impl Handle {
         match self {
             Handle::Counter(handle) => Value::Int(handle.get()),
             Handle::Gauge(handle) => Value::Float(handle.0.get()),
-            Handle::Histogram(handle) => handle.0.value(),
+            Handle::Histogram(handle) => match &**handle {
+                HistogramHandle::Buckets(histogram) => histogram.value(),
+                HistogramHandle::Quantiles(summary) => summary.value(),
+            },
         }
     }
 }
@@ -267,6 +296,8 @@ struct Families {
     by_name: HashMap<&'static str, FacadeFamily>,
     /// Every sample name of a facade family, and whose it is.
     samples: HashMap<String, &'static str>,
+    /// Sample names of every family that is not the facade's and exists.
+    reserved: HashSet<String>,
     descriptions: HashMap<String, SharedString>,
     warned: HashSet<String>,
 }
@@ -274,6 +305,8 @@ struct Families {
 /// Where a key's series goes, once checked.
 struct Target {
     name: String,
+    /// The family's kind (a histogram registration may go to a summary family).
+    kind: Kind,
     exists: bool,
     labels: KeyLabels,
 }
@@ -281,8 +314,6 @@ struct Target {
 /// What the registry's storage is: the families, their checks, and the settings.
 pub(crate) struct Store {
     families: Mutex<Families>,
-    /// Sample names of every family that is not the facade's.
-    reserved: HashSet<String>,
     global_labels: Vec<String>,
     settings: &'static Settings,
     refused: [AtomicU64; REFUSALS.len()],
@@ -293,24 +324,38 @@ impl Store {
         self.families.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The kind of the family a key registered as `registered` goes to: a histogram is a
+    /// summary when the builder asks for summaries and names no buckets for it.
+    fn family_kind(&self, registered: Kind, name: &str) -> Kind {
+        if registered == Kind::Histogram
+            && self.settings.facade_summaries
+            && !self.settings.family_buckets.contains_key(name)
+        {
+            Kind::Summary
+        } else {
+            registered
+        }
+    }
+
     /// Checks `key` for a family of `kind`: where its series goes, or why it cannot.
-    fn check(&self, families: &Families, key: &Key, kind: Kind) -> Result<Target, Refusal> {
+    fn check(&self, families: &Families, key: &Key, registered: Kind) -> Result<Target, Refusal> {
         let name = sanitize_metric_name(key.name());
         // `__` names are Prometheus's own, as for labels.
         if !is_metric_name(&name) || name.starts_with("__") {
             return Err(Refusal::InvalidName);
         }
+        let kind = self.family_kind(registered, &name);
         if kind
             .sample_names(&name)
             .iter()
-            .any(|sample| self.reserved.contains(sample))
+            .any(|sample| families.reserved.contains(sample))
         {
             return Err(Refusal::ReservedName);
         }
         let mut labels: KeyLabels = Vec::new();
         for label in key.labels() {
             let label_name = sanitize_label_key(label.key());
-            if reserved_label_problem(&label_name).is_some() {
+            if label_problem_for(kind, &label_name).is_some() {
                 return Err(Refusal::ReservedLabel);
             }
             if self.global_labels.contains(&label_name) {
@@ -330,6 +375,7 @@ impl Store {
                 } else {
                     Ok(Target {
                         name: (*name).to_owned(),
+                        kind,
                         exists: true,
                         labels,
                     })
@@ -345,34 +391,37 @@ impl Store {
             None if families.by_name.len() >= MAX_FAMILIES => Err(Refusal::TooManyFamilies),
             None => Ok(Target {
                 name,
+                kind,
                 exists: false,
                 labels,
             }),
         }
     }
 
-    fn refuse(&self, families: &mut Families, key: &Key, refusal: Refusal) {
+    /// Counts a refusal; the warning to log, if this key's is the first, is the caller's to log
+    /// once the families' lock is released (a logger may record through the facade).
+    fn refuse(&self, families: &mut Families, key: &Key, refusal: Refusal) -> Option<String> {
         let index = REFUSALS
             .iter()
             .position(|known| *known == refusal)
             .unwrap_or_default();
         self.refused[index].fetch_add(1, Ordering::Relaxed);
-        if families.warned.len() <= MAX_WARNINGS && families.warned.insert(key.name().to_owned()) {
-            if families.warned.len() > MAX_WARNINGS {
-                log::warn!(
-                    "more `metrics` facade keys were refused; they are only counted in \
-                     `track_metrics_facade_refused_total`"
-                );
-            } else {
-                log::warn!(
-                    "the `metrics` facade key `{}` records nothing: {}. Its operations are \
-                     counted in `track_metrics_facade_refused_total{{reason=\"{}\"}}`",
-                    key.name(),
-                    refusal.explain(),
-                    refusal.reason()
-                );
-            }
+        if families.warned.len() > MAX_WARNINGS || !families.warned.insert(key.name().to_owned()) {
+            return None;
         }
+        Some(if families.warned.len() > MAX_WARNINGS {
+            "more `metrics` facade keys were refused; they are only counted in \
+             `track_metrics_facade_refused_total`"
+                .to_owned()
+        } else {
+            format!(
+                "the `metrics` facade key `{}` records nothing: {}. Its operations are counted \
+                 in `track_metrics_facade_refused_total{{reason=\"{}\"}}`",
+                key.name(),
+                refusal.explain(),
+                refusal.reason()
+            )
+        })
     }
 
     /// Decides what a registration gets before it reaches the registry: `None` when the key
@@ -382,13 +431,18 @@ impl Store {
         let mut families = self.families();
         match self.check(&families, key, kind) {
             Err(refusal) => {
-                self.refuse(&mut families, key, refusal);
+                let warning = self.refuse(&mut families, key, refusal);
+                drop(families);
+                if let Some(warning) = warning {
+                    log::warn!("{warning}");
+                }
                 Some(None)
             }
             Ok(Target {
                 name,
                 exists: true,
                 labels,
+                ..
             }) => {
                 let limit = self.settings.max_series;
                 let family = families.by_name.get_mut(name.as_str())?;
@@ -408,11 +462,16 @@ impl Store {
         let target = match self.check(&families, key, kind) {
             Ok(target) => target,
             Err(refusal) => {
-                self.refuse(&mut families, key, refusal);
+                let warning = self.refuse(&mut families, key, refusal);
+                drop(families);
+                if let Some(warning) = warning {
+                    log::warn!("{warning}");
+                }
                 return Handle::new(kind, &[]);
             }
         };
         let name = intern(target.name);
+        let kind = target.kind;
         if !target.exists {
             for sample in kind.sample_names(name) {
                 families.samples.insert(sample, name);
@@ -486,8 +545,10 @@ impl Facade {
     pub(crate) fn new(settings: &'static Settings, reserved: HashSet<String>) -> &'static Facade {
         Box::leak(Box::new(Facade {
             registry: Registry::new(Store {
-                families: Mutex::new(Families::default()),
-                reserved,
+                families: Mutex::new(Families {
+                    reserved,
+                    ..Families::default()
+                }),
                 global_labels: settings
                     .global_labels
                     .iter()
@@ -499,6 +560,29 @@ impl Facade {
         }))
     }
 
+    /// Makes families that exist from now on (`names`, of `kinds`) the facade's to refuse,
+    /// unless the facade has one of their names already: then it keeps it, and the reason is
+    /// returned.
+    #[cfg(feature = "axum")]
+    pub(crate) fn claim(&self, names: &[(&'static str, Kind)]) -> Result<(), String> {
+        let mut families = self.store().families();
+        let samples: Vec<String> = names
+            .iter()
+            .flat_map(|(name, kind)| kind.sample_names(name))
+            .collect();
+        if let Some(sample) = samples
+            .iter()
+            .find(|sample| families.samples.contains_key(*sample))
+        {
+            return Err(format!(
+                "the application records `{}` through the `metrics` facade already",
+                families.samples[sample]
+            ));
+        }
+        families.reserved.extend(samples);
+        Ok(())
+    }
+
     /// Makes `facade` the one scrapes read, once it is the global recorder.
     pub(crate) fn publish(facade: &'static Facade) {
         let _ = FACADE.set(facade);
@@ -507,6 +591,15 @@ impl Facade {
     /// The facade, once installed.
     pub(crate) fn installed() -> Option<&'static Facade> {
         FACADE.get().copied()
+    }
+
+    /// The recorder of the installed facade.
+    ///
+    /// # Panics
+    ///
+    /// Before `install()`, which no caller can be: only an `Exporter` asks.
+    pub(crate) fn recorder() -> FacadeRecorder {
+        FacadeRecorder(Self::installed().expect("an Exporter exists only once installed"))
     }
 
     fn store(&self) -> &Store {
@@ -544,6 +637,7 @@ impl Facade {
                         ),
                         kind: family.kind,
                         created: None,
+                        counter_suffix: self.store().settings.facade_counter_suffix,
                         series: Vec::new(),
                     };
                     let handles = family
@@ -586,8 +680,19 @@ impl Facade {
     }
 }
 
-/// The recorder `install()` sets as the global `metrics` recorder.
-pub(crate) struct FacadeRecorder(pub(crate) &'static Facade);
+/// The `metrics` recorder that records into track-metrics' storage: the global one that
+/// [`install`](crate::install) sets, or one for the application to combine with its own (a
+/// `metrics_util` fanout) after
+/// [`without_global_recorder`](crate::ExporterBuilder::without_global_recorder). Get it from
+/// [`Exporter::recorder`](crate::Exporter::recorder).
+#[derive(Clone, Copy)]
+pub struct FacadeRecorder(pub(crate) &'static Facade);
+
+impl std::fmt::Debug for FacadeRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FacadeRecorder").finish_non_exhaustive()
+    }
+}
 
 impl Recorder for FacadeRecorder {
     fn describe_counter(&self, key: KeyName, _: Option<Unit>, description: SharedString) {

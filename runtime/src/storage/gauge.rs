@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::storage::forward::series::{Operation, SeriesKey};
+
 type Callback = Arc<dyn Fn() -> f64 + Send + Sync>;
 
 /// How deep gauge functions may call other gauges' functions on one thread.
@@ -45,6 +47,8 @@ thread_local! {
 pub struct Gauge {
     bits: AtomicU64,
     function: Mutex<Function>,
+    /// Who it is to the application's `metrics` recorder, for a series of a `metrics!` family.
+    forward: Option<&'static SeriesKey>,
 }
 
 /// The function of a gauge, and the call of it that scrapes share.
@@ -75,7 +79,14 @@ impl Gauge {
         Gauge {
             bits: AtomicU64::new(0.0_f64.to_bits()),
             function: Mutex::new(Function::default()),
+            forward: None,
         }
+    }
+
+    /// The same gauge, also told to the application's recorder as `key`.
+    pub(crate) fn forwarded_as(mut self, key: &'static SeriesKey) -> Self {
+        self.forward = Some(key);
+        self
     }
 
     /// Adds one.
@@ -98,6 +109,9 @@ impl Gauge {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
                 Some((f64::from_bits(current) + delta).to_bits())
             });
+        if let Some(key) = self.forward {
+            key.forward(Operation::Move(delta));
+        }
     }
 
     /// Subtracts `delta`.
@@ -110,6 +124,9 @@ impl Gauge {
     #[inline]
     pub fn set(&self, value: f64) {
         self.bits.store(value.to_bits(), Ordering::Relaxed);
+        if let Some(key) = self.forward {
+            key.forward(Operation::Set(value));
+        }
     }
 
     /// Sets the value to the current Unix time in seconds, as prometheus_client's

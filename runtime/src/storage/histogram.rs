@@ -7,6 +7,7 @@ use crate::model::buckets;
 use crate::model::snapshot::{Exemplar, Value};
 use crate::storage::cells::{self, Cells};
 use crate::storage::exemplars::{self, Exemplars};
+use crate::storage::forward::series::{Operation, SeriesKey};
 
 /// Words of a block: the sequence number, the sum, then one count per bucket.
 const SUM: usize = 1;
@@ -41,6 +42,8 @@ pub struct Histogram {
     negative_seen: AtomicBool,
     /// Per bucket, the last observation made in a sampled trace, for `#[exemplars]`.
     exemplars: Option<&'static Exemplars>,
+    /// Who it is to the application's `metrics` recorder, for a series of a `metrics!` family.
+    forward: Option<&'static SeriesKey>,
 }
 
 impl std::fmt::Debug for Histogram {
@@ -61,7 +64,14 @@ impl Histogram {
             cells: Cells::new(FIRST_BUCKET + bounds.len() + 1),
             negative_seen: AtomicBool::new(false),
             exemplars: None,
+            forward: None,
         }
+    }
+
+    /// The same histogram, also told to the application's recorder as `key`.
+    pub(crate) fn forwarded_as(mut self, key: &'static SeriesKey) -> Self {
+        self.forward = Some(key);
+        self
     }
 
     /// The same histogram, keeping exemplars.
@@ -93,6 +103,9 @@ impl Histogram {
                 cells::add(&words[FIRST_BUCKET + bucket], count);
             });
         });
+        if let Some(key) = self.forward {
+            key.forward(Operation::Observe(value, count));
+        }
         if let Some(exemplars) = self.exemplars {
             if let Some(trace) = exemplars::current() {
                 exemplars.record(bucket, value, trace);

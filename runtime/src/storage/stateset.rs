@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::model::labels::LabelEnum;
 use crate::model::snapshot::Value;
+use crate::storage::forward::series::{Operation, SeriesKey};
 
 /// The current state among the variants of `E`: written as one series per state, labelled by
 /// the family's name, 1 for the current state and 0 for the others (`stateset` in
@@ -37,6 +38,8 @@ use crate::model::snapshot::Value;
 pub struct StateSet<E> {
     current: AtomicUsize,
     state_type: PhantomData<fn(E)>,
+    /// Who it is to the application's `metrics` recorder.
+    forward: Option<&'static SeriesKey>,
 }
 
 impl<E> std::fmt::Debug for StateSet<E> {
@@ -52,7 +55,14 @@ impl<E: LabelEnum> StateSet<E> {
         StateSet {
             current: AtomicUsize::new(0),
             state_type: PhantomData,
+            forward: None,
         }
+    }
+
+    /// The same state set, also told to the application's recorder as `key`.
+    pub(crate) fn forwarded_as(mut self, key: &'static SeriesKey) -> Self {
+        self.forward = Some(key);
+        self
     }
 
     /// Makes `state` the current state.
@@ -60,6 +70,9 @@ impl<E: LabelEnum> StateSet<E> {
         let value = state.label_value();
         if let Some(index) = E::VARIANTS.iter().position(|variant| *variant == value) {
             self.current.store(index, Ordering::Relaxed);
+            if let Some(key) = self.forward {
+                key.forward(Operation::State(index));
+            }
         }
     }
 

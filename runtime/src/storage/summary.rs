@@ -6,6 +6,7 @@ use std::time::Duration;
 use quanta::Instant;
 
 use crate::model::snapshot::Value;
+use crate::storage::forward::series::{Operation, SeriesKey};
 use crate::storage::histogram::{Observe, Timer};
 use crate::storage::sketch::Sketch;
 
@@ -36,6 +37,8 @@ const AGE_BUCKETS: usize = 5;
 pub struct Summary {
     quantiles: &'static [f64],
     state: Mutex<State>,
+    /// Who it is to the application's `metrics` recorder, for a series of a `metrics!` family.
+    forward: Option<&'static SeriesKey>,
 }
 
 struct State {
@@ -103,7 +106,14 @@ impl Summary {
                 current_ends: crate::storage::clock::clock().now() + period,
                 period,
             }),
+            forward: None,
         }
+    }
+
+    /// The same summary, also told to the application's recorder as `key`.
+    pub(crate) fn forwarded_as(mut self, key: &'static SeriesKey) -> Self {
+        self.forward = Some(key);
+        self
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -120,6 +130,10 @@ impl Summary {
         state.advance(now);
         let current = state.current;
         state.periods[current].add(value);
+        drop(state);
+        if let Some(key) = self.forward {
+            key.forward(Operation::Observe(value, 1));
+        }
     }
 
     /// Starts a timer that records the elapsed seconds when dropped.
