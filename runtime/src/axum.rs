@@ -39,7 +39,8 @@ use tower_service::Service;
 use crate::Format;
 use crate::offload::{self, Late};
 use crate::self_metrics::{
-    HTTP_REQUEST_DURATION, HTTP_REQUESTS, HTTP_REQUESTS_IN_FLIGHT, SCRAPE_DURATION,
+    GRPC_HANDLED, GRPC_HANDLING, HTTP_REQUEST_DURATION, HTTP_REQUESTS, HTTP_REQUESTS_IN_FLIGHT,
+    SCRAPE_DURATION,
 };
 use crate::state;
 use crate::storage::gauge::InProgress;
@@ -191,7 +192,7 @@ impl<S, B, R> Service<Request<B>> for MetricsService<S>
 where
     S: Service<Request<B>, Response = Response<R>>,
 {
-    type Response = Response<R>;
+    type Response = Response<MeteredBody<R>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -203,16 +204,16 @@ where
         let method = method_label(request.method());
         let route = match request.extensions().get::<MatchedPath>() {
             Some(matched) => Route::Template(matched.clone()),
-            None if is_grpc(&request) => Route::GrpcMethod(request.uri().path().to_owned()),
+            None if is_grpc(&request) => Route::Grpc(GrpcMethod::of(request.uri().path())),
             None => Route::Unmatched,
         };
         let clock = crate::storage::clock::clock();
         ResponseFuture {
             inner: self.inner.call(request),
             method,
-            route,
+            route: Some(route),
             start: clock.raw(),
-            _in_flight: HTTP_REQUESTS_IN_FLIGHT.track_inprogress(),
+            in_flight: Some(HTTP_REQUESTS_IN_FLIGHT.track_inprogress()),
         }
     }
 }
@@ -223,9 +224,9 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         method: &'static str,
-        route: Route,
+        route: Option<Route>,
         start: u64,
-        _in_flight: InProgress<'static>,
+        in_flight: Option<InProgress<'static>>,
     }
 }
 
@@ -233,26 +234,53 @@ impl<F, R, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<R>, E>>,
 {
-    type Output = F::Output;
+    type Output = Result<Response<MeteredBody<R>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let output = std::task::ready!(this.inner.poll(cx));
-        let route = match this.route {
-            Route::Template(matched) => matched.as_str(),
-            Route::GrpcMethod(path) => path.as_str(),
-            Route::Unmatched => "unmatched",
+        let start = *this.start;
+        let in_flight = this.in_flight.take();
+        let call = match this.route.take() {
+            Some(Route::Grpc(grpc)) => match &output {
+                // A reply with its status in the headers ("trailers-only"), or none at all.
+                Ok(response) => match grpc_status(response.headers()) {
+                    Some(code) => {
+                        grpc.record(start, code);
+                        None
+                    }
+                    None => Some(GrpcCall {
+                        grpc,
+                        start,
+                        in_flight,
+                    }),
+                },
+                Err(_) => {
+                    grpc.record(start, UNKNOWN);
+                    None
+                }
+            },
+            route => {
+                let route = match &route {
+                    Some(Route::Template(matched)) => matched.as_str(),
+                    _ => "unmatched",
+                };
+                let code = output.as_ref().ok().map(Response::status);
+                let status = code.as_ref().map_or("error", |code| code.as_str());
+                HTTP_REQUESTS.labels(*this.method, route, status).inc();
+                HTTP_REQUEST_DURATION
+                    .labels(*this.method, route)
+                    .observe(seconds_since(start));
+                None
+            }
         };
-        let code = output.as_ref().ok().map(Response::status);
-        let status = code.as_ref().map_or("error", |code| code.as_str());
-        let clock = crate::storage::clock::clock();
-        let seconds = crate::storage::clock::seconds_between(clock, *this.start, clock.raw());
-        HTTP_REQUESTS.labels(*this.method, route, status).inc();
-        HTTP_REQUEST_DURATION
-            .labels(*this.method, route)
-            .observe(seconds);
-        Poll::Ready(output)
+        Poll::Ready(output.map(|response| response.map(|inner| MeteredBody { inner, call })))
     }
+}
+
+fn seconds_since(start: u64) -> f64 {
+    let clock = crate::storage::clock::clock();
+    crate::storage::clock::seconds_between(clock, start, clock.raw())
 }
 
 /// The `route` label of a request.
@@ -260,10 +288,121 @@ where
 enum Route {
     /// The axum route template that matched.
     Template(MatchedPath),
-    /// A gRPC request's path, `/package.Service/Method`.
-    GrpcMethod(String),
+    /// A gRPC call.
+    Grpc(GrpcMethod),
     /// Neither: one value for all.
     Unmatched,
+}
+
+/// The service and method of a gRPC call, from its path `/package.Service/Method`.
+#[derive(Debug)]
+struct GrpcMethod {
+    service: String,
+    method: String,
+}
+
+/// The status of a gRPC reply that has none: what a gRPC client reports then.
+const UNKNOWN: i32 = 2;
+/// A call whose reply was dropped before its status: the client went away.
+const CANCELED: i32 = 1;
+
+impl GrpcMethod {
+    fn of(path: &str) -> Self {
+        let path = path.strip_prefix('/').unwrap_or(path);
+        let (service, method) = path.rsplit_once('/').unwrap_or(("unknown", path));
+        GrpcMethod {
+            service: service.to_owned(),
+            method: method.to_owned(),
+        }
+    }
+
+    fn record(&self, start: u64, code: i32) {
+        let code = crate::model::outcome::grpc_code_name(code);
+        GRPC_HANDLED.labels(&self.service, &self.method, code).inc();
+        GRPC_HANDLING
+            .labels(&self.service, &self.method)
+            .observe(seconds_since(start));
+    }
+}
+
+/// The `grpc-status` of a header or trailer map, if it has one.
+fn grpc_status(headers: &HeaderMap) -> Option<i32> {
+    let value = headers.get("grpc-status")?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(UNKNOWN),
+    )
+}
+
+/// A gRPC call whose status comes in the reply's trailers.
+struct GrpcCall {
+    grpc: GrpcMethod,
+    start: u64,
+    in_flight: Option<InProgress<'static>>,
+}
+
+pin_project_lite::pin_project! {
+    /// The body of a response of [`MetricsService`]: the inner body unchanged, watched for the
+    /// `grpc-status` trailer of a gRPC reply, which ends the call.
+    pub struct MeteredBody<B> {
+        #[pin]
+        inner: B,
+        call: Option<GrpcCall>,
+    }
+
+    impl<B> PinnedDrop for MeteredBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(call) = this.call.take() {
+                call.grpc.record(call.start, CANCELED);
+            }
+        }
+    }
+}
+
+impl<B: std::fmt::Debug> std::fmt::Debug for MeteredBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeteredBody")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for MeteredBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = std::task::ready!(this.inner.poll_frame(cx));
+        let code = match &frame {
+            Some(Ok(frame)) => frame
+                .trailers_ref()
+                .map(|trailers| grpc_status(trailers).unwrap_or(UNKNOWN)),
+            Some(Err(_)) | None => Some(UNKNOWN),
+        };
+        if let Some(code) = code {
+            if let Some(call) = this.call.take() {
+                call.grpc.record(call.start, code);
+                drop(call.in_flight);
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 fn is_grpc<B>(request: &Request<B>) -> bool {

@@ -26,15 +26,23 @@ crate::metrics! {
     /// HTTP requests in progress
     #[cfg(feature = "axum")]
     pub(crate) gauge HTTP_REQUESTS_IN_FLIGHT: http_requests_in_flight;
+    /// gRPC calls completed by the server, by service, method and status code
+    #[cfg(feature = "axum")]
+    pub(crate) counter GRPC_HANDLED: grpc_server_handled_total(grpc_service, grpc_method, grpc_code);
+    /// gRPC call latency by service and method, until the reply's status
+    #[cfg(feature = "axum")]
+    pub(crate) histogram GRPC_HANDLING: grpc_server_handling_seconds(grpc_service, grpc_method);
 }
 
 /// The families of the axum layer: they exist once a layer wraps a service, so that an
 /// application that never uses the layer may name its own metrics `http_requests_total`.
 #[cfg(feature = "axum")]
-const ON_DEMAND: [(&str, Kind); 3] = [
+const ON_DEMAND: [(&str, Kind); 5] = [
     ("http_requests_total", Kind::Counter),
     ("http_request_duration_seconds", Kind::Histogram),
     ("http_requests_in_flight", Kind::Gauge),
+    ("grpc_server_handled_total", Kind::Counter),
+    ("grpc_server_handling_seconds", Kind::Histogram),
 ];
 #[cfg(not(feature = "axum"))]
 const ON_DEMAND: [(&str, Kind); 0] = [];

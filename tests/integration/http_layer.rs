@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use axum::Router;
 use axum::routing::get;
 use tonic_health::ServingStatus;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use track_metrics::axum::{MetricsLayer, metrics};
 use track_metrics::testing::Exposition;
 
@@ -138,17 +139,43 @@ fn grpc_calls_are_counted_by_method() {
     runtime.block_on(grpc_calls());
 }
 
+/// A health service whose handlers are instrumented: `shop.Orders` serves, `shop.Down` is
+/// unavailable (a server error), anything else is not found (the client's mistake).
+struct Checks;
+
+#[track_metrics::track_metrics]
+#[async_trait::async_trait]
+impl Health for Checks {
+    async fn check(
+        &self,
+        request: tonic::Request<HealthCheckRequest>,
+    ) -> Result<tonic::Response<HealthCheckResponse>, tonic::Status> {
+        match request.into_inner().service.as_str() {
+            "shop.Orders" => Ok(tonic::Response::new(HealthCheckResponse {
+                status: ServingStatus::Serving as i32,
+            })),
+            "shop.Down" => Err(tonic::Status::unavailable("down for maintenance")),
+            _ => Err(tonic::Status::not_found("no such service")),
+        }
+    }
+
+    type WatchStream = futures_util::stream::Empty<Result<HealthCheckResponse, tonic::Status>>;
+
+    async fn watch(
+        &self,
+        _: tonic::Request<HealthCheckRequest>,
+    ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
+        Err(tonic::Status::unimplemented("no watching"))
+    }
+}
+
 async fn grpc_calls() {
-    let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_service_status("shop.Orders", ServingStatus::Serving)
-        .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
         tonic::transport::Server::builder()
             .layer(MetricsLayer::new())
-            .add_service(health)
+            .add_service(HealthServer::new(Checks))
             .serve_with_incoming(accepted(listener)),
     );
 
@@ -159,38 +186,63 @@ async fn grpc_calls() {
         .await
         .unwrap();
     let mut client = HealthClient::new(channel);
+    let check = |service: &str| HealthCheckRequest {
+        service: service.into(),
+    };
     for _ in 0..3 {
-        let reply = client
-            .check(HealthCheckRequest {
-                service: "shop.Orders".into(),
-            })
-            .await
-            .unwrap();
+        let reply = client.check(check("shop.Orders")).await.unwrap();
         assert_eq!(reply.into_inner().status, ServingStatus::Serving as i32);
     }
-    let unknown = client
-        .check(HealthCheckRequest {
-            service: "no.Such".into(),
-        })
-        .await;
+    let unknown = client.check(check("no.Such")).await;
     assert_eq!(unknown.unwrap_err().code(), tonic::Code::NotFound);
+    let down = client.check(check("shop.Down")).await;
+    assert_eq!(down.unwrap_err().code(), tonic::Code::Unavailable);
+    let watch = client.watch(check("shop.Orders")).await;
+    assert_eq!(watch.unwrap_err().code(), tonic::Code::Unimplemented);
 
-    let scrape = Exposition::parse(&track_metrics::render()).unwrap();
-    let labels = [
-        ("method", "POST"),
-        ("route", "/grpc.health.v1.Health/Check"),
-        ("status", "200"),
-    ];
-    assert_eq!(scrape.value("http_requests_total", &labels), Some(4.0));
+    let text = track_metrics::render();
+    let scrape = Exposition::parse(&text).unwrap();
+    let handled = |method: &str, code: &str| {
+        scrape.value(
+            "grpc_server_handled_total",
+            &[
+                ("grpc_service", "grpc.health.v1.Health"),
+                ("grpc_method", method),
+                ("grpc_code", code),
+            ],
+        )
+    };
+    // The status of a reply, from its trailers (OK) or its headers (errors, "trailers-only").
+    assert_eq!(handled("Check", "OK"), Some(3.0), "{text}");
+    assert_eq!(handled("Check", "NotFound"), Some(1.0));
+    assert_eq!(handled("Check", "Unavailable"), Some(1.0));
+    assert_eq!(handled("Watch", "Unimplemented"), Some(1.0));
     let timed = [
-        ("method", "POST"),
-        ("route", "/grpc.health.v1.Health/Check"),
+        ("grpc_service", "grpc.health.v1.Health"),
+        ("grpc_method", "Check"),
     ];
     assert_eq!(
-        scrape.value("http_request_duration_seconds_count", &timed),
-        Some(4.0)
+        scrape.value("grpc_server_handling_seconds_count", &timed),
+        Some(5.0)
+    );
+    assert!(
+        !text.contains("route=\"/grpc.health.v1.Health/Check\""),
+        "gRPC calls are not HTTP requests by route: {text}"
     );
     assert_eq!(scrape.value("http_requests_in_flight", &[]), Some(0.0));
+
+    // The handlers' own series: errors labelled by their code, and only the server's failures
+    // counted as errors (a client asking for a service that does not exist is not one).
+    let module = module_path!();
+    let site = [("function", "Checks::check"), ("module", module)];
+    assert_eq!(scrape.value("function_calls_total", &site), Some(5.0));
+    let errors = |code: &str| {
+        let mut labels = site.to_vec();
+        labels.push(("error_type", code));
+        scrape.value("function_errors_total", &labels)
+    };
+    assert_eq!(errors("Unavailable"), Some(1.0));
+    assert_eq!(errors("NotFound"), None, "{text}");
 }
 
 /// The accepted connections of `listener`, as tonic's `serve_with_incoming` takes them.

@@ -97,11 +97,11 @@ impl<T, E: ErrorType> ClassifyByErrorType for &&Outcome<'_, Result<T, E>> {
     }
 }
 
-/// An HTTP status is labelled with its number (`error_type="503"`), and only a server error
-/// (5xx) counts: a handler returning `Err(StatusCode::NOT_FOUND)` answered as it should. Say
-/// otherwise with `#[track_metrics(error_if = ...)]` or `error_type = ...`.
-#[cfg(feature = "axum")]
-impl ErrorType for axum::http::StatusCode {
+/// An HTTP status (the `http` crate's, which axum, hyper and reqwest use) is labelled with its
+/// number (`error_type="503"`), and only a server error (5xx) counts: a handler returning
+/// `Err(StatusCode::NOT_FOUND)` answered as it should. Say otherwise with
+/// `#[track_metrics(error_if = ...)]` or `error_type = ...`.
+impl ErrorType for http::StatusCode {
     fn error_type(&self) -> &'static str {
         status_label(self.as_u16())
     }
@@ -112,8 +112,7 @@ impl ErrorType for axum::http::StatusCode {
 }
 
 /// axum's `(StatusCode, message)` error: as its status.
-#[cfg(feature = "axum")]
-impl<T> ErrorType for (axum::http::StatusCode, T) {
+impl<T> ErrorType for (http::StatusCode, T) {
     fn error_type(&self) -> &'static str {
         self.0.error_type()
     }
@@ -123,8 +122,56 @@ impl<T> ErrorType for (axum::http::StatusCode, T) {
     }
 }
 
+/// A gRPC status (feature `tonic`) is labelled with its code's name as gRPC's Go
+/// implementation and go-grpc-prometheus write it (`NotFound`, `Unavailable`, `Canceled`), and
+/// counts as an error as OpenTelemetry's conventions count a gRPC server's errors: `Unknown`,
+/// `DeadlineExceeded`, `Unimplemented`, `Internal`, `Unavailable` and `DataLoss`. A client's
+/// mistake (`InvalidArgument`, `NotFound`, `PermissionDenied`, ...) is the server answering as it
+/// should. Say otherwise with `#[track_metrics(error_if = ...)]`.
+#[cfg(feature = "tonic")]
+impl ErrorType for tonic::Status {
+    fn error_type(&self) -> &'static str {
+        grpc_code_name(self.code() as i32)
+    }
+
+    fn counts_as_error(&self) -> bool {
+        grpc_server_error(self.code() as i32)
+    }
+}
+
+/// The name of a gRPC status code, as grpc-go's `codes.Code.String()` writes it.
+#[cfg_attr(not(any(feature = "tonic", feature = "axum")), allow(dead_code))]
+pub(crate) fn grpc_code_name(code: i32) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "Canceled",
+        2 => "Unknown",
+        3 => "InvalidArgument",
+        4 => "DeadlineExceeded",
+        5 => "NotFound",
+        6 => "AlreadyExists",
+        7 => "PermissionDenied",
+        8 => "ResourceExhausted",
+        9 => "FailedPrecondition",
+        10 => "Aborted",
+        11 => "OutOfRange",
+        12 => "Unimplemented",
+        13 => "Internal",
+        14 => "Unavailable",
+        15 => "DataLoss",
+        16 => "Unauthenticated",
+        _ => "Unknown",
+    }
+}
+
+/// Whether a gRPC server failed when it answers with `code`: see [`ErrorType`] for
+/// `tonic::Status`.
+#[cfg_attr(not(feature = "tonic"), allow(dead_code))]
+pub(crate) fn grpc_server_error(code: i32) -> bool {
+    matches!(code, 2 | 4 | 12 | 13 | 14 | 15) || !(0..=16).contains(&code)
+}
+
 /// `"404"` for 404: a status code as a `&'static str`, from a table built at compile time.
-#[cfg(feature = "axum")]
 fn status_label(code: u16) -> &'static str {
     const FIRST: u16 = 100;
     const TABLE: [[u8; 3]; 900] = {
@@ -314,6 +361,42 @@ mod tests {
         fn error_type(&self) -> &'static str {
             "Timeout"
         }
+    }
+
+    #[test]
+    #[allow(
+        clippy::needless_borrow,
+        reason = "the borrows are the dispatch under test"
+    )]
+    fn http_statuses_are_labelled_by_number_and_only_server_errors_count() {
+        // Whatever the features: the `http` crate is always a dependency.
+        let not_found: Result<(), http::StatusCode> = Err(http::StatusCode::NOT_FOUND);
+        assert_eq!((&&&Outcome(&not_found)).error_type(), None);
+        assert_eq!((&&&Outcome(&not_found)).error_label(), Some("404"));
+        let unavailable: Result<(), (http::StatusCode, String)> =
+            Err((http::StatusCode::SERVICE_UNAVAILABLE, "later".to_owned()));
+        assert_eq!((&&&Outcome(&unavailable)).error_type(), Some("503"));
+    }
+
+    #[test]
+    fn grpc_codes_count_as_a_server_counts_its_failures() {
+        let errors: Vec<&str> = (0..17)
+            .filter(|code| grpc_server_error(*code))
+            .map(grpc_code_name)
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                "Unknown",
+                "DeadlineExceeded",
+                "Unimplemented",
+                "Internal",
+                "Unavailable",
+                "DataLoss"
+            ]
+        );
+        assert_eq!(grpc_code_name(1), "Canceled");
+        assert!(grpc_server_error(99));
     }
 
     #[test]
