@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod beside_prometheus_exporter;
 mod docs;
 mod live_page;
 mod native_histograms;

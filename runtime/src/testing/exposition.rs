@@ -1,23 +1,4 @@
-//! A strict parser of the Prometheus text exposition format (0.0.4), for assertions in tests.
-//!
-//! It unescapes exactly as Prometheus does and refuses what Prometheus would refuse or read
-//! differently: unknown escapes, duplicate series or labels, a family split in two groups, a
-//! sample that does not belong to its declared family, histogram buckets that are not
-//! cumulative or disagree with `_count`.
-//!
-//! ```
-//! use track_metrics::testing::Exposition;
-//!
-//! let text = concat!(
-//!     "# HELP requests_total Total requests\n",
-//!     "# TYPE requests_total counter\n",
-//!     r#"requests_total{method="GET",path="C:\\temp"} 2"#,
-//!     "\n",
-//! );
-//! let scrape = Exposition::parse(text).unwrap();
-//! assert_eq!(scrape.value("requests_total", &[("method", "GET"), ("path", r"C:\temp")]), Some(2.0));
-//! assert_eq!(scrape.family("requests_total").unwrap().help.as_deref(), Some("Total requests"));
-//! ```
+//! The strict parser of the text exposition format.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -493,25 +474,4 @@ mod tests {
             assert!(Exposition::parse(text).is_err(), "accepted {text:?}");
         }
     }
-}
-
-/// The messages of the protobuf format (`io.prometheus.client`, client_model's
-/// `metrics.proto`), to decode what [`crate::render_as`]`(Format::Protobuf)` returns in tests.
-///
-/// ```
-/// use prost::Message as _;
-/// use track_metrics::testing::protobuf::MetricFamily;
-///
-/// track_metrics::Exporter::builder().without_listener().install()?;
-/// let bytes = track_metrics::render_as(track_metrics::Format::Protobuf);
-/// let mut rest = &bytes[..];
-/// while !rest.is_empty() {
-///     let family = MetricFamily::decode_length_delimited(&mut rest).unwrap();
-///     assert!(family.name.is_some());
-/// }
-/// # Ok::<(), track_metrics::Error>(())
-/// ```
-#[cfg(feature = "protobuf")]
-pub mod protobuf {
-    pub use crate::exposition::protobuf::wire::*;
 }
