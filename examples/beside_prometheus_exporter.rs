@@ -43,7 +43,9 @@ async fn place_order(Path(id): Path<u32>) -> Result<&'static str, StatusCode> {
     if id % 7 == 0 {
         return Err(StatusCode::SERVICE_UNAVAILABLE);
     }
-    ORDERS.labels(if id % 2 == 0 { "card" } else { "invoice" }).inc();
+    ORDERS
+        .labels(if id % 2 == 0 { "card" } else { "invoice" })
+        .inc();
     Ok("placed\n")
 }
 
@@ -103,7 +105,8 @@ async fn traffic(addr: std::net::SocketAddr) {
             format!("/orders/{id}")
         };
         if let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await {
-            let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            let request =
+                format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
             if stream.write_all(request.as_bytes()).await.is_ok() {
                 let mut response = Vec::new();
                 let _ = stream.read_to_end(&mut response).await;

@@ -36,9 +36,11 @@ pub enum Error {
 
     /// Another `metrics` recorder was installed before `install` ran.
     #[error(
-        "another `metrics` recorder is already installed in this process: remove the other \
-         `metrics::set_global_recorder` call (or the other exporter's `install`), since \
-         track_metrics must be the global recorder to see `metrics::counter!` and friends"
+        "another `metrics` recorder is already installed in this process (such as \
+         metrics-exporter-prometheus's): to keep it, either skip track-metrics' install, since \
+         without `install()` the `#[track_metrics]` functions and `metrics!` families record \
+         through that recorder, or serve them on track-metrics' own endpoint with \
+         `Exporter::builder().without_global_recorder().install()`"
     )]
     RecorderAlreadySet,
 

@@ -29,7 +29,11 @@ fn the_prometheus_exporters_scrape_has_the_functions_and_the_family() {
             "function_errors_total",
             &[with("place_order")[0], module[0], ("error_type", "503")],
         );
-        if failed.is_some() && scrape.value("function_calls_total", &with("get_user")).is_some() {
+        if failed.is_some()
+            && scrape
+                .value("function_calls_total", &with("get_user"))
+                .is_some()
+        {
             break (response.body, scrape);
         }
         assert!(
@@ -49,9 +53,18 @@ fn the_prometheus_exporters_scrape_has_the_functions_and_the_family() {
         "function_duration_seconds_count",
         &with("place_order"),
     );
-    assert!(timed <= orders && timed >= orders - 1.0, "{timed} of {orders}");
-    assert!(text.contains("# TYPE function_duration_seconds histogram\n"), "{text}");
-    assert!(text.contains("# HELP function_calls_total Total function calls\n"), "{text}");
+    assert!(
+        timed <= orders && timed >= orders - 1.0,
+        "{timed} of {orders}"
+    );
+    assert!(
+        text.contains("# TYPE function_duration_seconds histogram\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# HELP function_calls_total Total function calls\n"),
+        "{text}"
+    );
     // 404s are the client's: not errors.
     assert_eq!(
         scrape.value(

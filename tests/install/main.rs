@@ -6,6 +6,7 @@
 mod common;
 
 mod before;
+mod beside;
 mod endpoint;
 mod errors;
 mod settings;

@@ -5,6 +5,7 @@
 //! reference ("autoref specialization"), not from the spelling of the return type: aliases such
 //! as `io::Result<T>` work, and a function that does not return a `Result` costs nothing.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
@@ -232,9 +233,35 @@ impl<R> ClassifyAsSuccess for Outcome<'_, R> {
 /// `ParseIntError`, `my_app::Error<String>` is `Error`, a boxed trait object
 /// `Box<dyn Error + Send + Sync>` is `DynError`, `anyhow::Error` is `AnyhowError`: a plain
 /// identifier, without spaces, brackets or paths. Computed once per type, as the set of types
-/// is fixed.
-#[cold]
+/// is fixed; each thread remembers the last few it was asked, so that an `Err` costs a lookup
+/// of its own rather than a lock shared with every thread.
+#[inline]
 pub(crate) fn type_label(full: &'static str) -> &'static str {
+    /// Entries per thread, by the address of the type's name.
+    const RECENT: usize = 16;
+    thread_local! {
+        static LABELS: [Cell<(usize, &'static str)>; RECENT] =
+            const { [const { Cell::new((0, "")) }; RECENT] };
+    }
+    let address = full.as_ptr() as usize;
+    let slot = (address >> 3) % RECENT;
+    let recent = LABELS
+        .try_with(|labels| {
+            let (known, label) = labels[slot].get();
+            (known == address).then_some(label)
+        })
+        .ok()
+        .flatten();
+    recent.unwrap_or_else(|| {
+        let label = shared_type_label(full);
+        let _ = LABELS.try_with(|labels| labels[slot].set((address, label)));
+        label
+    })
+}
+
+#[cold]
+#[inline(never)]
+fn shared_type_label(full: &'static str) -> &'static str {
     static LABELS: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
     let mut labels = LABELS
         .get_or_init(Default::default)

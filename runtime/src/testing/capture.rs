@@ -90,10 +90,13 @@ pub fn install() -> Result<&'static Exporter, Error> {
     Ok(EXPORTER.get_or_init(|| exporter))
 }
 
+/// A series: its name and its labels, in the order they were given.
+type SeriesKey = (String, Vec<(String, String)>);
+
 /// What a [`capture`] recorded: counters, gauges and histogram observations by name and labels.
 #[derive(Clone, Debug, Default)]
 pub struct Captured {
-    series: BTreeMap<(String, Vec<(String, String)>), Value>,
+    series: BTreeMap<SeriesKey, Value>,
 }
 
 /// The value of one captured series.
@@ -115,9 +118,9 @@ impl Captured {
             .iter()
             .filter(move |((series, pairs), _)| {
                 series == name
-                    && labels.iter().all(|(label, value)| {
-                        pairs.iter().any(|(l, v)| l == label && v == value)
-                    })
+                    && labels
+                        .iter()
+                        .all(|(label, value)| pairs.iter().any(|(l, v)| l == label && v == value))
             })
             .map(|(_, value)| value)
     }
@@ -177,7 +180,7 @@ enum Handle {
 /// The local recorder of a capture.
 #[derive(Default)]
 struct CaptureRecorder {
-    series: Mutex<BTreeMap<(String, Vec<(String, String)>), Handle>>,
+    series: Mutex<BTreeMap<SeriesKey, Handle>>,
 }
 
 impl CaptureRecorder {
@@ -206,7 +209,11 @@ impl CaptureRecorder {
                             Value::Gauge(f64::from_bits(bits.load(Ordering::Relaxed)))
                         }
                         Handle::Histogram(values) => Value::Histogram(
-                            values.0.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+                            values
+                                .0
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .clone(),
                         ),
                     };
                     (key.clone(), value)

@@ -76,6 +76,12 @@ pub(crate) fn with_current<R>(work: impl FnOnce(Current<'_>) -> R) -> R {
     })
 }
 
+/// Whether this thread records through the facade's no-op recorder now: nothing is installed.
+#[inline]
+pub(crate) fn nothing() -> bool {
+    metrics::with_recorder(is_noop)
+}
+
 /// Whether `recorder` is the facade's no-op recorder: a zero-sized value at a real address (the
 /// `static` the facade keeps), where a zero-sized recorder set with `set_global_recorder` or made
 /// in place sits at the dangling address of its alignment.
@@ -159,10 +165,20 @@ pub(crate) fn resolving<R>(work: impl FnOnce() -> R) -> Option<R> {
     Some(work())
 }
 
+static SAID: AtomicBool = AtomicBool::new(false);
+
 /// Says once, through `log`, that an instrumented function ran with nothing to record it.
-#[cold]
+#[inline(always)]
 pub(crate) fn nothing_records() {
-    static SAID: AtomicBool = AtomicBool::new(false);
+    // Read before it is written: a call that records nothing stays a load and a branch.
+    if !SAID.load(Ordering::Relaxed) {
+        say_nothing_records();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn say_nothing_records() {
     if !SAID.swap(true, Ordering::Relaxed) {
         log::info!(
             "a `#[track_metrics]` function or `metrics!` family was used, but nothing records \
