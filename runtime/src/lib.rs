@@ -52,6 +52,7 @@ extern crate self as track_metrics;
 pub mod axum;
 mod error;
 mod exposition;
+pub mod guide;
 mod install;
 #[cfg(any(feature = "http", feature = "axum"))]
 pub(crate) mod live;

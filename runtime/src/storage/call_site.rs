@@ -108,8 +108,10 @@ impl CallSite {
                 None => Target::Nowhere,
             },
             Current::Local(_) => {
-                forwarded::start_in(&self.info, current);
-                Target::Local(self)
+                match forward::resolving(|| forwarded::start_in(&self.info, current)) {
+                    Some(()) => Target::Local(self),
+                    None => Target::Nowhere,
+                }
             }
         });
         CallGuard {
