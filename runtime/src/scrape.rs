@@ -21,12 +21,15 @@ pub(crate) const CARDINALITY_OVERFLOW: &str = "track_metrics_cardinality_overflo
 pub(crate) const FACADE_REFUSED: &str = "track_metrics_facade_refused_total";
 /// Scrapes that left a gauge out because its function was stuck, by family.
 pub(crate) const GAUGES_SKIPPED: &str = "track_metrics_skipped_functions_total";
+/// Operations dropped because they re-entered track-metrics on their own thread.
+pub(crate) const REENTERED: &str = "track_metrics_reentered_operations_total";
 
 /// The families a scrape adds of its own, for the install-time name checks.
-pub(crate) const OWN_FAMILIES: [(&str, Kind); 3] = [
+pub(crate) const OWN_FAMILIES: [(&str, Kind); 4] = [
     (CARDINALITY_OVERFLOW, Kind::Counter),
     (FACADE_REFUSED, Kind::Counter),
     (GAUGES_SKIPPED, Kind::Counter),
+    (REENTERED, Kind::Counter),
 ];
 
 thread_local! {
@@ -93,6 +96,20 @@ pub(crate) fn families(settings: &Settings) -> Option<Vec<FamilySnapshot>> {
         "metric",
         overflowed,
     ));
+    let reentered = crate::storage::reentry::dropped_count();
+    if reentered > 0 {
+        families.push(FamilySnapshot {
+            name: REENTERED,
+            help: Some(Cow::Borrowed(
+                "Operations dropped because they came back into track-metrics from its own \
+                 allocation on the same thread (a global allocator that records metrics)",
+            )),
+            kind: Kind::Counter,
+            created: None,
+            counter_suffix: true,
+            series: vec![SeriesSnapshot::new(Vec::new(), Value::Int(reentered))],
+        });
+    }
     #[cfg(feature = "process")]
     if settings.process_metrics {
         crate::process::collect(&mut families);

@@ -31,6 +31,7 @@ use crate::storage::exemplars::{self, Exemplars};
 use crate::storage::forward::site::{self as forwarded, SiteHandles};
 use crate::storage::forward::{self, Current};
 use crate::storage::native::{NativeHistogram, NativeLayout};
+use crate::storage::reentry;
 
 /// Every call site of every instrumented function of the program, gathered by the linker.
 #[linkme::distributed_slice]
@@ -77,11 +78,7 @@ impl CallSite {
             // Nothing installed: the cost of a bare call, but for a load and the facade's look.
             None if !state::installed() && forward::nothing() => {
                 forward::nothing_records();
-                CallGuard {
-                    target: Target::Nowhere,
-                    start: 0,
-                    completed: false,
-                }
+                CallGuard::nowhere()
             }
             None => self.enter_uncached(),
         }
@@ -93,7 +90,11 @@ impl CallSite {
     #[inline(never)]
     fn enter_uncached(&'static self) -> CallGuard {
         if let Some(settings) = state::settings() {
-            return CallGuard::start(self.register(settings));
+            // Creating the series allocates: a call from that allocation records nothing.
+            return match reentry::guarded(|| self.register(settings)) {
+                Some(series) => CallGuard::start(series),
+                None => CallGuard::nowhere(),
+            };
         }
         let target = forward::with_current(|current| match current {
             Current::Nothing => {
@@ -101,25 +102,30 @@ impl CallSite {
                 Target::Nowhere
             }
             Current::Global(_) => match self.handles(current) {
-                Some(handles) => {
-                    handles.start();
+                // The recorder's code may allocate, and so come back here.
+                Some(handles) if reentry::guarded(|| handles.start()).is_some() => {
                     Target::Global(self, handles)
                 }
-                None => Target::Nowhere,
+                _ => Target::Nowhere,
             },
             Current::Local(_) => {
-                match forward::resolving(|| forwarded::start_in(&self.info, current)) {
+                let start = || {
+                    let _ = clock::clock();
+                    forwarded::start_in(&self.info, current);
+                };
+                match reentry::guarded(start) {
                     Some(()) => Target::Local(self),
                     None => Target::Nowhere,
                 }
             }
         });
+        // The clock was made while the handles were (under the re-entry guard).
         CallGuard {
-            target,
-            start: match target {
-                Target::Nowhere => 0,
-                _ => clock::clock().raw(),
+            start: match (target, clock::ready()) {
+                (Target::Nowhere, _) | (_, None) => 0,
+                (_, Some(clock)) => clock.raw(),
             },
+            target,
             completed: false,
         }
     }
@@ -131,7 +137,10 @@ impl CallSite {
             return Some(handles);
         }
         // Resolved outside the cell's lock: the recorder's code runs meanwhile.
-        let handles = forward::resolving(|| SiteHandles::new(&self.info, global))?;
+        let handles = reentry::guarded(|| {
+            let _ = clock::clock();
+            SiteHandles::new(&self.info, global)
+        })?;
         let _ = self.forwarded.set(handles);
         self.forwarded.get()
     }
@@ -259,6 +268,22 @@ impl SiteSeries {
 }
 
 impl SiteSeries {
+    /// Counts an error of this type; its counter is made on the first, under the re-entry
+    /// guard (making it allocates).
+    #[inline]
+    fn error(&self, error_type: &'static str) {
+        match self.errors.find(error_type) {
+            Some(entry) => entry.counter.inc(),
+            None => {
+                let counter =
+                    reentry::guarded(|| self.errors.counter(error_type, |_| Counter::new()));
+                if let Some(counter) = counter {
+                    counter.inc();
+                }
+            }
+        }
+    }
+
     fn errors(&self) -> Vec<(&'static str, u64)> {
         self.errors
             .entries()
@@ -316,6 +341,16 @@ enum Target {
 }
 
 impl CallGuard {
+    /// A call that records nothing.
+    #[inline(always)]
+    fn nowhere() -> Self {
+        CallGuard {
+            target: Target::Nowhere,
+            start: 0,
+            completed: false,
+        }
+    }
+
     #[inline]
     fn start(series: &'static SiteSeries) -> Self {
         series
@@ -334,7 +369,7 @@ impl CallGuard {
         self.completed = true;
         if let Some(error_type) = error_type {
             match self.target {
-                Target::Own(series) => series.errors.counter(error_type, |_| Counter::new()).inc(),
+                Target::Own(series) => series.error(error_type),
                 Target::Nowhere => {}
                 target => forwarded_error(target, error_type),
             }
@@ -349,11 +384,11 @@ fn forwarded_error(target: Target, error_type: &'static str) {
     match target {
         Target::Global(site, handles) => {
             if let Some(global) = forward::global() {
-                let _ = forward::resolving(|| handles.error(&site.info, global, error_type));
+                let _ = reentry::guarded(|| handles.error(&site.info, global, error_type));
             }
         }
         Target::Local(site) => forward::with_current(|current| {
-            let _ = forward::resolving(|| forwarded::error_in(&site.info, current, error_type));
+            let _ = reentry::guarded(|| forwarded::error_in(&site.info, current, error_type));
         }),
         Target::Own(_) | Target::Nowhere => {}
     }
@@ -366,9 +401,11 @@ fn forwarded_end(target: Target, start: u64, completed: bool) {
     let clock = clock::clock();
     let seconds = clock::seconds_between(clock, start, clock.raw());
     match target {
-        Target::Global(_, handles) => handles.end(seconds),
+        Target::Global(_, handles) => {
+            let _ = reentry::guarded(|| handles.end(seconds));
+        }
         Target::Local(site) => forward::with_current(|current| {
-            let _ = forward::resolving(|| forwarded::end_in(&site.info, current, seconds));
+            let _ = reentry::guarded(|| forwarded::end_in(&site.info, current, seconds));
         }),
         Target::Own(_) | Target::Nowhere => return,
     }
@@ -393,10 +430,7 @@ impl Drop for CallGuard {
             Target::Own(series) => {
                 series.record(series.clock.raw().saturating_sub(self.start));
                 if !self.completed {
-                    series
-                        .errors
-                        .counter(ended_early(), |_| Counter::new())
-                        .inc();
+                    series.error(ended_early());
                 }
             }
             Target::Nowhere => {}

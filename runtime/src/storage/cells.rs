@@ -38,10 +38,34 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 struct Line([AtomicU64; 8]);
 
 /// One block of words, in its series' list of blocks.
-struct Block {
+pub(crate) struct Block {
     words: &'static [AtomicU64],
     next: AtomicPtr<Block>,
 }
+
+impl Block {
+    /// A block of static words, for a series that no one reads.
+    pub(crate) const fn of(words: &'static [AtomicU64]) -> Block {
+        Block {
+            words,
+            next: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+}
+
+/// The id of the cells of discarded operations: never in a thread's table.
+const DISCARD_ID: usize = usize::MAX;
+
+static DISCARD_WORDS_1: [AtomicU64; 1] = [const { AtomicU64::new(0) }; 1];
+static DISCARD_BLOCK_1: Block = Block::of(&DISCARD_WORDS_1);
+static DISCARD_WORDS_3: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+static DISCARD_BLOCK_3: Block = Block::of(&DISCARD_WORDS_3);
+
+/// Cells of one word that no scrape reads, for operations dropped rather than waited for (see
+/// `crate::storage::reentry`): a counter's.
+pub(crate) static DISCARD_1: Cells = Cells::discard(&DISCARD_BLOCK_1);
+/// Cells of three words that no scrape reads: a histogram's without bounds.
+pub(crate) static DISCARD_3: Cells = Cells::discard(&DISCARD_BLOCK_3);
 
 /// The per-thread blocks of one series, each `width` words. Made by [`Cells::new`] and never
 /// freed: a thread's table keeps pointers into it for as long as the thread lives.
@@ -88,6 +112,19 @@ thread_local! {
 }
 
 impl Cells {
+    /// Cells that write into `shared` only, which is in no list of blocks: made without
+    /// allocating, for a series whose operations are dropped.
+    const fn discard(shared: &'static Block) -> Cells {
+        Cells {
+            id: DISCARD_ID,
+            width: shared.words.len(),
+            head: AtomicPtr::new(ptr::null_mut()),
+            free: Mutex::new(Vec::new()),
+            shared,
+            shared_writer: Mutex::new(()),
+        }
+    }
+
     /// The cells of a new series whose blocks are `width` words, for the rest of the process.
     pub(crate) fn new(width: usize) -> &'static Cells {
         let head = AtomicPtr::new(ptr::null_mut());
@@ -140,6 +177,9 @@ impl Cells {
 
     /// Gives this thread a block of the series: one left by an exited thread, or a new one.
     fn attach(&'static self) -> Option<&'static [AtomicU64]> {
+        if self.id == DISCARD_ID {
+            return None;
+        }
         TABLE
             .try_with(|table| {
                 // Busy means re-entered while this thread's table changes: share instead.

@@ -16,8 +16,16 @@ use quanta::Clock;
 /// it, never through `quanta::Instant::now`, which consults a thread-local and so fails in
 /// another thread-local's destructor.
 pub(crate) fn clock() -> &'static Clock {
-    static CLOCK: OnceLock<Clock> = OnceLock::new();
     CLOCK.get_or_init(Clock::new)
+}
+
+static CLOCK: OnceLock<Clock> = OnceLock::new();
+
+/// The clock, if it is made already: for a caller that may run inside an allocation made while
+/// the clock is made (calibrating allocates), which must not wait for it.
+#[inline]
+pub(crate) fn ready() -> Option<&'static Clock> {
+    CLOCK.get()
 }
 
 /// Seconds between two raw readings of [`clock`].

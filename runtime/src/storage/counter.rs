@@ -57,6 +57,16 @@ impl Counter {
         }
     }
 
+    /// A counter that no scrape reads, made without allocating: where an operation goes that
+    /// is dropped rather than waited for (see `crate::storage::reentry`).
+    pub(crate) const fn discarded() -> Self {
+        Counter {
+            cells: &cells::DISCARD_1,
+            exemplars: None,
+            forward: None,
+        }
+    }
+
     /// The same counter, also told to the application's recorder as `key`.
     pub(crate) fn forwarded_as(mut self, key: &'static SeriesKey) -> Self {
         self.forward = Some(key);

@@ -24,6 +24,7 @@ use crate::storage::forward::series::{self as forwarded, SeriesKey};
 use crate::storage::gauge::Gauge;
 use crate::storage::histogram::Histogram;
 use crate::storage::lookup;
+use crate::storage::reentry;
 use crate::storage::stateset::StateSet;
 use crate::storage::summary::Summary;
 
@@ -58,6 +59,10 @@ pub trait Series: Send + Sync + 'static {
     fn states() -> &'static [&'static str] {
         &[]
     }
+    /// A series that no scrape reads, made without allocating: what an operation gets that
+    /// would have to create a series while this thread is already creating one (see
+    /// `crate::storage::reentry`).
+    fn discarded() -> &'static Self;
     /// Its value, or `None` to leave it out of this scrape (a gauge whose function panicked or
     /// is stuck).
     fn value(&self) -> Option<SeriesValue>;
@@ -88,6 +93,11 @@ impl Series for Counter {
     fn exemplars(&self) -> SeriesExemplars {
         SeriesExemplars(Counter::exemplars(self))
     }
+
+    fn discarded() -> &'static Self {
+        static DISCARDED: Counter = Counter::discarded();
+        &DISCARDED
+    }
 }
 
 impl Series for Gauge {
@@ -103,6 +113,11 @@ impl Series for Gauge {
 
     fn skipped(&self) -> u64 {
         Gauge::skipped(self)
+    }
+
+    fn discarded() -> &'static Self {
+        static DISCARDED: Gauge = Gauge::new();
+        &DISCARDED
     }
 }
 
@@ -127,6 +142,11 @@ impl Series for Histogram {
     fn exemplars(&self) -> SeriesExemplars {
         SeriesExemplars(Histogram::exemplars(self))
     }
+
+    fn discarded() -> &'static Self {
+        static DISCARDED: Histogram = Histogram::discarded();
+        &DISCARDED
+    }
 }
 
 impl<E: LabelEnum + 'static> Series for StateSet<E> {
@@ -136,6 +156,10 @@ impl<E: LabelEnum + 'static> Series for StateSet<E> {
 
     fn states() -> &'static [&'static str] {
         E::VARIANTS
+    }
+
+    fn discarded() -> &'static Self {
+        StateSet::discarded()
     }
 
     fn value(&self) -> Option<SeriesValue> {
@@ -154,6 +178,11 @@ impl Series for Summary {
 
     fn value(&self) -> Option<SeriesValue> {
         Some(SeriesValue(Summary::value(self)))
+    }
+
+    fn discarded() -> &'static Self {
+        static DISCARDED: Summary = Summary::discarded();
+        &DISCARDED
     }
 }
 
@@ -230,10 +259,26 @@ impl<S: Series> Metric<S> {
     /// Its one series.
     #[inline]
     pub fn series(&self) -> &S {
-        self.series.get_or_init(|| {
-            let key = SeriesKey::new(self.descriptor, &[], false, S::states());
-            S::create(self.descriptor, self.layout.bounds(self.descriptor), key)
-        })
+        match self.series.get() {
+            Some(series) => series,
+            None => self.create(),
+        }
+    }
+
+    /// Creates the series on first use: under the re-entry guard, since creating allocates.
+    #[cold]
+    #[inline(never)]
+    fn create(&self) -> &S {
+        let created = reentry::guarded(|| {
+            self.series.get_or_init(|| {
+                let key = SeriesKey::new(self.descriptor, &[], false, S::states());
+                S::create(self.descriptor, self.layout.bounds(self.descriptor), key)
+            });
+        });
+        match (created, self.series.get()) {
+            (Some(()), Some(series)) => series,
+            _ => S::discarded(),
+        }
     }
 }
 
@@ -333,7 +378,9 @@ impl<S: Series> Family<S> {
     /// The series of these label values, created on first use.
     #[inline]
     pub fn series(&self, values: &[&str]) -> &'static S {
-        let index = self.index();
+        let Some(index) = self.index.get() else {
+            return self.first_series(values);
+        };
         let hash = index.hash(values);
         if let Some(entry) = lookup::recall(index.id, hash) {
             // SAFETY: only this family stores entries under its id, and they are `Entry<S>`s
@@ -343,6 +390,9 @@ impl<S: Series> Family<S> {
                 return &entry.series;
             }
         }
+        if reentry::inside() {
+            return self.reentered(index, hash, values);
+        }
         let found = index
             .table
             .read()
@@ -351,13 +401,41 @@ impl<S: Series> Family<S> {
             .copied();
         let entry = match found {
             Some(entry) => entry,
-            None => match self.insert(index, hash, values) {
-                Some(entry) => entry,
-                None => return self.overflow(),
+            // Inserting allocates under the table's lock.
+            None => match reentry::guarded(|| self.insert(index, hash, values)) {
+                Some(Some(entry)) => entry,
+                Some(None) => return self.overflow(),
+                None => return S::discarded(),
             },
         };
         lookup::remember(index.id, hash, std::ptr::from_ref(entry).cast());
         &entry.series
+    }
+
+    /// The first lookup of the family: its index is made under the re-entry guard.
+    #[cold]
+    #[inline(never)]
+    fn first_series(&self, values: &[&str]) -> &'static S {
+        match reentry::guarded(|| self.index()) {
+            Some(_) => self.series(values),
+            None => S::discarded(),
+        }
+    }
+
+    /// A lookup made while this thread creates a series (from inside that creation's
+    /// allocation): the series if it exists and the table is free, else the discarded one.
+    #[cold]
+    #[inline(never)]
+    fn reentered(&self, index: &Index<S>, hash: u64, values: &[&str]) -> &'static S {
+        let found = index.table.try_read().ok().and_then(|table| {
+            table
+                .find(hash, |entry| entry.matches(values))
+                .map(|entry| &entry.series)
+        });
+        found.unwrap_or_else(|| {
+            reentry::dropped();
+            S::discarded()
+        })
     }
 
     #[cold]
@@ -393,7 +471,20 @@ impl<S: Series> Family<S> {
 
     #[cold]
     fn overflow(&self) -> &'static S {
+        if self.overflow.get().is_none() {
+            // Made once, under the re-entry guard: making it allocates, and logs.
+            if reentry::guarded(|| self.make_overflow()).is_none() {
+                return S::discarded();
+            }
+        }
         self.overflowed.fetch_add(1, Ordering::Relaxed);
+        match self.overflow.get() {
+            Some(entry) => &entry.series,
+            None => S::discarded(),
+        }
+    }
+
+    fn make_overflow(&self) {
         if !self.warned.swap(true, Ordering::Relaxed) {
             log::warn!(
                 "metric `{}` reached its limit of {} label sets: new label sets are folded into \
@@ -403,7 +494,7 @@ impl<S: Series> Family<S> {
                 state::max_series(self.descriptor.max_series)
             );
         }
-        let entry = self.overflow.get_or_init(|| {
+        self.overflow.get_or_init(|| {
             let values = forwarded::overflow_values(self.descriptor.labels.len());
             let key = SeriesKey::new(self.descriptor, values, true, S::states());
             Box::leak(Box::new(Entry {
@@ -412,7 +503,6 @@ impl<S: Series> Family<S> {
                 series: S::create(self.descriptor, self.layout.bounds(self.descriptor), key),
             }))
         });
-        &entry.series
     }
 
     /// Creates every combination of enum label values, once.

@@ -50,7 +50,7 @@ impl<C: Send + Sync> ErrorTable<C> {
         })
     }
 
-    fn find(&self, error_type: &str) -> Option<&'static ErrorEntry<C>> {
+    pub(crate) fn find(&self, error_type: &str) -> Option<&'static ErrorEntry<C>> {
         self.entries().find(|entry| {
             std::ptr::eq(entry.error_type, error_type) || entry.error_type == error_type
         })

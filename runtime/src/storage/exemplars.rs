@@ -73,6 +73,9 @@ mod opentelemetry {
     const NEW: u8 = 0;
     const READY: u8 = 1;
     const GONE: u8 = 2;
+    /// The first read runs: the context's thread-local is being made, which allocates, and a
+    /// call from that allocation must not read it again.
+    const OPENING: u8 = 3;
 
     thread_local! {
         /// No destructor: readable until the thread's very end.
@@ -95,7 +98,7 @@ mod opentelemetry {
     pub(super) fn current() -> Option<Trace> {
         match STATE.try_with(Cell::get) {
             Ok(READY) => sampled(),
-            Ok(NEW) => match std::panic::catch_unwind(sampled) {
+            Ok(NEW) => match opening() {
                 // The context was readable: from now on the guard says when it is gone.
                 Ok(trace) => {
                     let ready = GUARD.try_with(|_| ()).is_ok();
@@ -110,6 +113,13 @@ mod opentelemetry {
             },
             _ => None,
         }
+    }
+
+    /// The first read on this thread, marked so that a read from inside it returns nothing.
+    #[cold]
+    fn opening() -> std::thread::Result<Option<Trace>> {
+        let _ = STATE.try_with(|state| state.set(OPENING));
+        std::panic::catch_unwind(sampled)
     }
 
     #[inline]

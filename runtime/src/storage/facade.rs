@@ -34,6 +34,7 @@ use crate::state::Settings;
 use crate::storage::counter::Counter;
 use crate::storage::gauge::Gauge;
 use crate::storage::histogram::Histogram;
+use crate::storage::reentry;
 use crate::storage::summary::Summary;
 
 /// Distinct names whose refusal is logged; later ones are only counted.
@@ -696,50 +697,62 @@ impl std::fmt::Debug for FacadeRecorder {
 
 impl Recorder for FacadeRecorder {
     fn describe_counter(&self, key: KeyName, _: Option<Unit>, description: SharedString) {
-        self.0.describe(&key, description);
+        let _ = reentry::guarded(|| self.0.describe(&key, description));
     }
 
     fn describe_gauge(&self, key: KeyName, _: Option<Unit>, description: SharedString) {
-        self.0.describe(&key, description);
+        let _ = reentry::guarded(|| self.0.describe(&key, description));
     }
 
     fn describe_histogram(&self, key: KeyName, _: Option<Unit>, description: SharedString) {
-        self.0.describe(&key, description);
+        let _ = reentry::guarded(|| self.0.describe(&key, description));
     }
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> metrics::Counter {
-        let registry = &self.0.registry;
-        if let Some(handle) = registry.get_counter(key) {
-            return metrics::Counter::from_arc(handle);
-        }
-        match self.0.store().admit(key, Kind::Counter) {
-            None => metrics::Counter::from_arc(registry.get_or_create_counter(key, Arc::clone)),
-            Some(Some(Handle::Counter(handle))) => metrics::Counter::from_arc(handle),
-            Some(_) => metrics::Counter::noop(),
-        }
+        // Registering allocates under the registry's and the families' locks.
+        reentry::guarded(|| {
+            let registry = &self.0.registry;
+            if let Some(handle) = registry.get_counter(key) {
+                return metrics::Counter::from_arc(handle);
+            }
+            match self.0.store().admit(key, Kind::Counter) {
+                None => metrics::Counter::from_arc(registry.get_or_create_counter(key, Arc::clone)),
+                Some(Some(Handle::Counter(handle))) => metrics::Counter::from_arc(handle),
+                Some(_) => metrics::Counter::noop(),
+            }
+        })
+        .unwrap_or_else(metrics::Counter::noop)
     }
 
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> metrics::Gauge {
-        let registry = &self.0.registry;
-        if let Some(handle) = registry.get_gauge(key) {
-            return metrics::Gauge::from_arc(handle);
-        }
-        match self.0.store().admit(key, Kind::Gauge) {
-            None => metrics::Gauge::from_arc(registry.get_or_create_gauge(key, Arc::clone)),
-            Some(Some(Handle::Gauge(handle))) => metrics::Gauge::from_arc(handle),
-            Some(_) => metrics::Gauge::noop(),
-        }
+        reentry::guarded(|| {
+            let registry = &self.0.registry;
+            if let Some(handle) = registry.get_gauge(key) {
+                return metrics::Gauge::from_arc(handle);
+            }
+            match self.0.store().admit(key, Kind::Gauge) {
+                None => metrics::Gauge::from_arc(registry.get_or_create_gauge(key, Arc::clone)),
+                Some(Some(Handle::Gauge(handle))) => metrics::Gauge::from_arc(handle),
+                Some(_) => metrics::Gauge::noop(),
+            }
+        })
+        .unwrap_or_else(metrics::Gauge::noop)
     }
 
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> metrics::Histogram {
-        let registry = &self.0.registry;
-        if let Some(handle) = registry.get_histogram(key) {
-            return metrics::Histogram::from_arc(handle);
-        }
-        match self.0.store().admit(key, Kind::Histogram) {
-            None => metrics::Histogram::from_arc(registry.get_or_create_histogram(key, Arc::clone)),
-            Some(Some(Handle::Histogram(handle))) => metrics::Histogram::from_arc(handle),
-            Some(_) => metrics::Histogram::noop(),
-        }
+        reentry::guarded(|| {
+            let registry = &self.0.registry;
+            if let Some(handle) = registry.get_histogram(key) {
+                return metrics::Histogram::from_arc(handle);
+            }
+            match self.0.store().admit(key, Kind::Histogram) {
+                None => {
+                    metrics::Histogram::from_arc(registry.get_or_create_histogram(key, Arc::clone))
+                }
+                Some(Some(Handle::Histogram(handle))) => metrics::Histogram::from_arc(handle),
+                Some(_) => metrics::Histogram::noop(),
+            }
+        })
+        .unwrap_or_else(metrics::Histogram::noop)
     }
 }

@@ -52,7 +52,6 @@ pub struct Gauge {
 }
 
 /// The function of a gauge, and the call of it that scrapes share.
-#[derive(Default)]
 struct Function {
     function: Option<Callback>,
     /// When the call a scrape started began, while it runs: scrapes never call the function
@@ -74,11 +73,16 @@ impl std::fmt::Debug for Gauge {
 }
 
 impl Gauge {
-    /// A gauge at zero.
-    pub(crate) fn new() -> Self {
+    /// A gauge at zero, made without allocating.
+    pub(crate) const fn new() -> Self {
         Gauge {
-            bits: AtomicU64::new(0.0_f64.to_bits()),
-            function: Mutex::new(Function::default()),
+            bits: AtomicU64::new(0),
+            function: Mutex::new(Function {
+                function: None,
+                scrape_call_since: None,
+                last: None,
+                skipped: 0,
+            }),
             forward: None,
         }
     }
@@ -160,8 +164,10 @@ impl Gauge {
     /// function reads the value set by the other methods instead of recursing (as does a
     /// function nested more than eight gauges deep).
     pub fn set_function(&self, function: impl Fn() -> f64 + Send + Sync + 'static) {
+        // Allocated before the lock: an allocator that reads this gauge must not wait for it.
+        let function: Callback = Arc::new(function);
         let mut state = self.state();
-        state.function = Some(Arc::new(function));
+        state.function = Some(function);
         state.last = None;
     }
 

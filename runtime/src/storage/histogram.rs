@@ -68,6 +68,18 @@ impl Histogram {
         }
     }
 
+    /// A histogram that no scrape reads, made without allocating (see
+    /// `crate::storage::reentry`).
+    pub(crate) const fn discarded() -> Self {
+        Histogram {
+            bounds: &[],
+            cells: &cells::DISCARD_3,
+            negative_seen: AtomicBool::new(false),
+            exemplars: None,
+            forward: None,
+        }
+    }
+
     /// The same histogram, also told to the application's recorder as `key`.
     pub(crate) fn forwarded_as(mut self, key: &'static SeriesKey) -> Self {
         self.forward = Some(key);
@@ -188,7 +200,11 @@ impl<'a, M: Observe> Timer<'a, M> {
     pub(crate) fn start(metric: &'a M) -> Self {
         Timer {
             metric,
-            start: Some(crate::storage::clock::clock().raw()),
+            // Made under the re-entry guard if it is the clock's first use: calibrating
+            // allocates, and a timer started from that allocation records nothing.
+            start: crate::storage::clock::ready()
+                .or_else(|| crate::storage::reentry::guarded(crate::storage::clock::clock))
+                .map(quanta::Clock::raw),
         }
     }
 

@@ -78,6 +78,23 @@ pub(crate) struct Sketch {
 }
 
 impl Sketch {
+    /// An empty sketch, made without allocating.
+    pub(crate) const fn new() -> Self {
+        Sketch {
+            positive: Store {
+                offset: 0,
+                counts: Vec::new(),
+            },
+            negative: Store {
+                offset: 0,
+                counts: Vec::new(),
+            },
+            zero: 0,
+            positive_infinity: 0,
+            negative_infinity: 0,
+        }
+    }
+
     pub(crate) fn add(&mut self, value: f64) {
         if value.is_nan() {
             return;

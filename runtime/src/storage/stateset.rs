@@ -35,6 +35,8 @@ use crate::storage::forward::series::{Operation, SeriesKey};
 /// assert!(text.contains("task_state{task_state=\"stopped\"} 0\n"));
 /// # Ok::<(), track_metrics::Error>(())
 /// ```
+// `repr(C)`: every `StateSet<E>` has the layout of `Discarded`, whatever `E`.
+#[repr(C)]
 pub struct StateSet<E> {
     current: AtomicUsize,
     state_type: PhantomData<fn(E)>,
@@ -50,8 +52,34 @@ impl<E> std::fmt::Debug for StateSet<E> {
     }
 }
 
+/// A state set that no scrape reads, for every `E` at once: the fields of `StateSet<E>` without
+/// its marker (see `crate::storage::reentry`).
+#[repr(C)]
+struct Discarded {
+    current: AtomicUsize,
+    state_type: PhantomData<fn(())>,
+    forward: Option<&'static SeriesKey>,
+}
+
+static DISCARDED: Discarded = Discarded {
+    current: AtomicUsize::new(0),
+    state_type: PhantomData,
+    forward: None,
+};
+
 impl<E: LabelEnum> StateSet<E> {
-    pub(crate) fn new() -> Self {
+    /// The state set that no scrape reads.
+    pub(crate) fn discarded() -> &'static Self {
+        const {
+            assert!(size_of::<Discarded>() == size_of::<StateSet<E>>());
+            assert!(align_of::<Discarded>() == align_of::<StateSet<E>>());
+        }
+        // SAFETY: both are `repr(C)` with the same fields but for a zero-sized marker, so
+        // `Discarded` has the layout of every `StateSet<E>`; it is only ever read as one.
+        unsafe { &*std::ptr::from_ref(&DISCARDED).cast::<StateSet<E>>() }
+    }
+
+    pub(crate) const fn new() -> Self {
         StateSet {
             current: AtomicUsize::new(0),
             state_type: PhantomData,

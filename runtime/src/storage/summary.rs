@@ -8,6 +8,7 @@ use quanta::Instant;
 use crate::model::snapshot::Value;
 use crate::storage::forward::series::{Operation, SeriesKey};
 use crate::storage::histogram::{Observe, Timer};
+use crate::storage::reentry;
 use crate::storage::sketch::Sketch;
 
 /// How many sketches share the window, as in the Go client (`AgeBuckets`).
@@ -49,25 +50,30 @@ struct State {
     /// Disjoint periods of the window; `current` receives observations.
     periods: [Sketch; AGE_BUCKETS],
     current: usize,
-    current_ends: Instant,
+    /// When the current period ends; `None` for a summary whose operations are dropped.
+    current_ends: Option<Instant>,
     period: Duration,
 }
 
 impl State {
     /// Moves to the period `now` is in, forgetting those that left the window.
     fn advance(&mut self, now: Instant) {
+        let Some(mut ends) = self.current_ends else {
+            return;
+        };
         let mut steps = 0;
-        while self.current_ends <= now {
+        while ends <= now {
             self.current = (self.current + 1) % AGE_BUCKETS;
             self.periods[self.current] = Sketch::default();
-            self.current_ends += self.period;
+            ends += self.period;
             steps += 1;
             if steps == AGE_BUCKETS {
                 // Idle for a whole window: everything is forgotten, so skip ahead at once.
-                self.current_ends = now + self.period;
+                ends = now + self.period;
                 break;
             }
         }
+        self.current_ends = Some(ends);
     }
 
     fn window(&mut self, now: Instant) -> Sketch {
@@ -103,8 +109,26 @@ impl Summary {
                 negative_seen: false,
                 periods: Default::default(),
                 current: 0,
-                current_ends: crate::storage::clock::clock().now() + period,
+                current_ends: Some(crate::storage::clock::clock().now() + period),
                 period,
+            }),
+            forward: None,
+        }
+    }
+
+    /// A summary that no scrape reads, made without allocating or reading the clock (see
+    /// `crate::storage::reentry`).
+    pub(crate) const fn discarded() -> Self {
+        Summary {
+            quantiles: &[],
+            state: Mutex::new(State {
+                count: 0,
+                sum: 0.0,
+                negative_seen: false,
+                periods: [const { Sketch::new() }; AGE_BUCKETS],
+                current: 0,
+                current_ends: None,
+                period: Duration::ZERO,
             }),
             forward: None,
         }
@@ -122,15 +146,21 @@ impl Summary {
 
     /// Records one observation.
     pub fn observe(&self, value: f64) {
-        let now = crate::storage::clock::clock().now();
-        let mut state = self.state();
-        state.count = state.count.saturating_add(1);
-        state.sum += value;
-        state.negative_seen |= value < 0.0 || value.is_nan();
-        state.advance(now);
-        let current = state.current;
-        state.periods[current].add(value);
-        drop(state);
+        // A sketch may grow, so allocate, under the lock: an allocator that observes this
+        // summary from that allocation has its observation dropped rather than waiting.
+        let _ = reentry::guarded(|| {
+            let mut state = self.state();
+            let Some(_) = state.current_ends else {
+                return;
+            };
+            let now = crate::storage::clock::clock().now();
+            state.count = state.count.saturating_add(1);
+            state.sum += value;
+            state.negative_seen |= value < 0.0 || value.is_nan();
+            state.advance(now);
+            let current = state.current;
+            state.periods[current].add(value);
+        });
         if let Some(key) = self.forward {
             key.forward(Operation::Observe(value, 1));
         }

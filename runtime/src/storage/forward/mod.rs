@@ -18,7 +18,6 @@
 pub(crate) mod series;
 pub(crate) mod site;
 
-use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError, TryLockError};
@@ -115,7 +114,14 @@ fn global_recorder() -> Option<&'static dyn Recorder> {
         return None;
     }
     *last = Some(Instant::now());
-    let found = std::thread::Builder::new()
+    // Spawning allocates: an instrumented call from that allocation asks its recorder itself.
+    let found = crate::storage::reentry::guarded(probe).flatten()?;
+    Some(GLOBAL.get_or_init(|| found).0)
+}
+
+/// The facade's global recorder, as a thread without a local one sees it.
+fn probe() -> Option<GlobalRecorder> {
+    std::thread::Builder::new()
         .name("track-metrics-probe".to_owned())
         .spawn(|| {
             metrics::with_recorder(|recorder| {
@@ -130,8 +136,7 @@ fn global_recorder() -> Option<&'static dyn Recorder> {
         .ok()?
         .join()
         .ok()
-        .flatten()?;
-    Some(GLOBAL.get_or_init(|| found).0)
+        .flatten()
 }
 
 /// The global recorder, once known.
@@ -139,30 +144,6 @@ pub(crate) fn global() -> Option<Current<'static>> {
     GLOBAL
         .get()
         .map(|GlobalRecorder(global)| Current::Global(*global))
-}
-
-thread_local! {
-    static RESOLVING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs `work`, which calls the application recorder's code, unless this thread is already in
-/// such a call: a recorder that calls an instrumented function while it registers a series gets
-/// nothing recorded for that call, rather than an endless recursion or a deadlock.
-pub(crate) fn resolving<R>(work: impl FnOnce() -> R) -> Option<R> {
-    struct Done;
-    impl Drop for Done {
-        fn drop(&mut self) {
-            let _ = RESOLVING.try_with(|resolving| resolving.set(false));
-        }
-    }
-    if RESOLVING
-        .try_with(|resolving| resolving.replace(true))
-        .unwrap_or(true)
-    {
-        return None;
-    }
-    let _done = Done;
-    Some(work())
 }
 
 static SAID: AtomicBool = AtomicBool::new(false);
@@ -328,12 +309,5 @@ mod tests {
         metrics::with_local_recorder(&metrics::NoopRecorder, || {
             metrics::with_recorder(|recorder| assert!(!is_noop(recorder)));
         });
-    }
-
-    #[test]
-    fn a_recorder_that_calls_back_while_registering_is_not_reentered() {
-        let outer = resolving(|| resolving(|| ()).is_none());
-        assert_eq!(outer, Some(true));
-        assert_eq!(resolving(|| 1), Some(1));
     }
 }

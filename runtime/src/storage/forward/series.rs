@@ -15,6 +15,7 @@ use crate::model::kind::Kind;
 use crate::model::names::{OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE};
 use crate::state;
 use crate::storage::forward::{self, Current, Description};
+use crate::storage::reentry;
 
 /// One operation on a series, as the recorder is told it.
 #[derive(Clone, Copy)]
@@ -85,16 +86,17 @@ impl SeriesKey {
             Current::Nothing => {}
             Current::Global(_) => {
                 if self.handle.get().is_none() {
-                    if let Some(handle) = forward::resolving(|| self.resolve(current)) {
+                    if let Some(handle) = reentry::guarded(|| self.resolve(current)) {
                         let _ = self.handle.set(handle);
                     }
                 }
                 if let Some(handle) = self.handle.get() {
-                    apply(handle, operation);
+                    // The recorder's code may allocate, and so come back here.
+                    let _ = reentry::guarded(|| apply(handle, operation));
                 }
             }
             Current::Local(_) => {
-                let _ = forward::resolving(|| apply(&self.resolve(current), operation));
+                let _ = reentry::guarded(|| apply(&self.resolve(current), operation));
             }
         });
     }
@@ -199,7 +201,7 @@ pub(crate) fn info(descriptor: &'static Descriptor, values: &[&str]) {
             help: descriptor.help,
             kind: descriptor.kind,
         };
-        let _ = forward::resolving(|| {
+        let _ = reentry::guarded(|| {
             forward::gauge(
                 current,
                 description,
