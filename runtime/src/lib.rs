@@ -90,7 +90,7 @@ pub use model::names::{OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE};
 pub use model::outcome::ErrorType;
 pub use model::snapshot::Trace;
 #[cfg(feature = "push")]
-pub use push::{PushOnDrop, Pushgateway};
+pub use push::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PUSH_TIMEOUT, PushOnDrop, Pushgateway};
 pub use recording::{Recording, recording};
 pub use state::DEFAULT_MAX_SERIES;
 pub use storage::counter::Counter;

@@ -9,4 +9,5 @@ mod before;
 mod beside;
 mod endpoint;
 mod errors;
+mod push;
 mod settings;
