@@ -172,6 +172,31 @@ pub fn required_tool(name: &str, variable: &str, package: &str) -> PathBuf {
     })
 }
 
+/// Every promtool to check with: Debian bookworm's 2.42 (`$PROMTOOL`), and Prometheus 3.5's
+/// (`$PROMTOOL_3`, or where `.ci/run` unpacks Debian sid's package).
+pub fn promtools() -> Vec<PathBuf> {
+    let mut tools = vec![required_tool("promtool", "PROMTOOL", "prometheus")];
+    tools.push(required_tool_3("promtool", "PROMTOOL_3"));
+    tools
+}
+
+/// A tool of Prometheus 3.5 or VictoriaMetrics that an ignored test needs: `$VARIABLE`, else
+/// where `.ci/run` unpacks Debian sid's packages.
+pub fn required_tool_3(name: &str, variable: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(variable) {
+        return PathBuf::from(path);
+    }
+    let unpacked = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/ci-tools/sid/usr/bin")
+        .join(name);
+    assert!(
+        unpacked.exists(),
+        "{name} (Prometheus 3.5 or VictoriaMetrics, from Debian sid) is not installed: set \
+         {variable}, or run .ci/run, which unpacks it into target/ci-tools/sid"
+    );
+    unpacked
+}
+
 /// The Python that has prometheus_client: `$PYTHON` (`.ci/run` sets the system's, which Debian's
 /// `python3-prometheus-client` installs into), else `python3`.
 pub fn python() -> std::ffi::OsString {

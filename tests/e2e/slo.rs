@@ -45,9 +45,28 @@ fn odd(card: u64) -> Result<u64, CheckoutError> {
     checkout(card)
 }
 
-/// `promtool <args>` in `directory`; panics with its output unless it succeeds.
+/// A name with the characters PromQL's lexer and YAML treat apart: the replacement character
+/// (which PromQL refuses in a string), and two non-characters.
+const REPLACED: Objective =
+    Objective::new("odd\u{fffd}\u{fffe}\u{ffff}name").success_rate(99.0);
+
+#[track_metrics(objective = REPLACED)]
+fn replaced(card: u64) -> Result<u64, CheckoutError> {
+    checkout(card)
+}
+
+/// `promtool <args>` in `directory`, with every promtool there is (2.42 and 3.5); panics with
+/// its output unless each succeeds.
 fn promtool(directory: &TempDirectory, args: &[&str]) -> String {
-    let output = Command::new(common::required_tool("promtool", "PROMTOOL", "prometheus"))
+    let mut reports = String::new();
+    for tool in common::promtools() {
+        reports.push_str(&promtool_with(&tool, directory, args));
+    }
+    reports
+}
+
+fn promtool_with(tool: &std::path::Path, directory: &TempDirectory, args: &[&str]) -> String {
+    let output = Command::new(tool)
         .args(args)
         .current_dir(&directory.0)
         .output()
@@ -59,7 +78,8 @@ fn promtool(directory: &TempDirectory, args: &[&str]) -> String {
     );
     assert!(
         output.status.success(),
-        "promtool {args:?} failed:\n{report}"
+        "{} {args:?} failed:\n{report}",
+        tool.display()
     );
     report
 }
@@ -92,11 +112,12 @@ fn the_quickstarts_rules_in_the_repository_are_what_slo_rules_writes() {
 fn the_rules_pass_promtool_and_page_at_the_workbooks_burn_rates_and_times() {
     let _ = refund(1);
     let _ = odd(1);
+    let _ = replaced(1);
     let rules = track_metrics::slo::rules().unwrap();
     let directory = TempDirectory::new("slo-rules");
     std::fs::write(directory.0.join("rules.yml"), &rules).unwrap();
     let checked = promtool(&directory, &["check", "rules", "rules.yml"]);
-    assert!(checked.contains("SUCCESS: 27 rules found"), "{checked}");
+    assert!(checked.contains("SUCCESS: 36 rules found"), "{checked}");
 
     let annotations = |sli: &str, severity: &str| {
         let (target, windows) = match (sli, severity) {
@@ -190,6 +211,18 @@ fn the_rules_pass_promtool_and_page_at_the_workbooks_burn_rates_and_times() {
         odd_series("function_errors_total", r#",error_type="Declined""#),
         odd_alert("page", "14.4x over 1h and 5m, or 6x over 6h and 30m"),
         odd_alert("ticket", "3x over 1d and 2h, or 1x over 3d and 6h"),
+    ));
+    // 5. A name PromQL cannot hold in a string: the rules still evaluate, and fire.
+    let replaced_series = |name: &str, extra: &str| {
+        format!(
+            r#"{name}{{function="replaced",module="{}",objective="odd\ufffd\ufffe\uffffname"{extra}}}"#,
+            module_path!()
+        )
+    };
+    tests.push_str(&format!(
+        "  - interval: 1m\n    input_series:\n      - series: '{}'\n        values: '0+100x60'\n      - series: '{}'\n        values: '0+50x60'\n    promql_expr_test:\n      - expr: 'count(ALERTS{{alertname=\"SLOBudgetBurnErrors\",severity=\"page\",alertstate=\"firing\"}})'\n        eval_time: 30m\n        exp_samples:\n          - labels: '{{}}'\n            value: 1\n",
+        replaced_series("function_calls_total", ""),
+        replaced_series("function_errors_total", r#",error_type="Declined""#),
     ));
     std::fs::write(directory.0.join("tests.yml"), &tests).unwrap();
     let report = promtool(&directory, &["test", "rules", "tests.yml"]);

@@ -163,7 +163,7 @@ fn write_objective(out: &mut String, watched: &Watched) {
     out.push_str("    rules:\n");
     for (sli, budget, target) in &slis {
         for (severity, conditions) in ALERTS {
-            let selector = format!("{{objective=\"{}\",sli=\"{sli}\"}}", promql_string(name));
+            let selector = format!("{{{},sli=\"{sli}\"}}", matcher("objective", name));
             let expr = conditions
                 .iter()
                 .map(|(burn, long, short)| {
@@ -274,10 +274,29 @@ fn latency_ratio(watched: &Watched, window: &str) -> String {
 }
 
 fn objective_selector(objective: &Objective, extra: &str) -> String {
-    format!(
-        "{{objective=\"{}\"{extra}}}",
-        promql_string(objective.name())
-    )
+    format!("{{{}{extra}}}", matcher("objective", objective.name()))
+}
+
+/// The PromQL matcher of one label value: `label="value"`; or, for a value that holds the
+/// replacement character U+FFFD, which PromQL's lexer refuses in a string even escaped (it takes
+/// it for invalid UTF-8), the regex that matches exactly that value, naming it `\x{FFFD}`.
+fn matcher(label: &str, value: &str) -> String {
+    if !value.contains('\u{fffd}') {
+        return format!("{label}=\"{}\"", promql_string(value));
+    }
+    let mut regex = String::new();
+    for c in value.chars() {
+        match c {
+            '\u{fffd}' => regex.push_str("\\x{FFFD}"),
+            c if "\\.+*?()|[]{}^$".contains(c) => {
+                regex.push('\\');
+                regex.push(c);
+            }
+            c => regex.push(c),
+        }
+    }
+    // Regex matchers are anchored at both ends: this one matches the value alone.
+    format!("{label}=~\"{}\"", promql_string(&regex))
 }
 
 /// `(sum(rate(a{..}[w])) or vector(0)) + (sum(rate(b{..}[w])) or vector(0))` over the
@@ -384,6 +403,15 @@ mod tests {
         assert_eq!(
             template_text("x{{ .Value }}y{{{"),
             r#"x{{ "{{" }} .Value }}y{{ "{{" }}{"#
+        );
+    }
+
+    #[test]
+    fn a_replacement_character_is_matched_by_an_exact_regex() {
+        assert_eq!(matcher("objective", "api"), r#"objective="api""#);
+        assert_eq!(
+            matcher("objective", "a\u{fffd}.b\\"),
+            r#"objective=~"a\\x{FFFD}\\.b\\\\""#
         );
     }
 
