@@ -32,12 +32,12 @@ use axum::http::{
     HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, header,
 };
 use axum::response::IntoResponse;
-use tokio::sync::Semaphore;
+use std::sync::Arc;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::Format;
-use crate::offload::{self, Late};
+use crate::offload::{Late, Renderer, Sliced};
 use crate::self_metrics::{
     GRPC_HANDLED, GRPC_HANDLING, HTTP_REQUEST_DURATION, HTTP_REQUESTS, HTTP_REQUESTS_IN_FLIGHT,
     SCRAPE_DURATION,
@@ -64,33 +64,30 @@ pub async fn metrics(headers: HeaderMap) -> axum::response::Response {
             .iter()
             .map(HeaderValue::as_bytes),
     );
-    let Ok(slot) = RENDERS.try_acquire() else {
-        return too_many();
-    };
-    let render = offload::render(slot, state::render_timeout(), move || {
+    let render = RENDERS.shared(format, state::render_timeout(), move || {
         let _timer = SCRAPE_DURATION.start_timer();
-        crate::render_as(format)
+        (crate::render_as(format), false)
     });
     match render.await {
         Ok(body) => (
             [
                 (header::CONTENT_TYPE, format.content_type()),
                 (header::VARY, "Accept"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             ],
-            body,
+            // In slices: a client that stops reading leaves the rest in the shared body.
+            axum::body::Body::new(Sliced::new(body.bytes)),
         )
             .into_response(),
         Err(late) => late_answer(&late, "the exposition"),
     }
 }
 
-/// The renders the handlers run at once, as the built-in endpoint's default
-/// `max_concurrent_scrapes`: each may wait on a slow gauge function on a blocking thread.
-static RENDERS: Semaphore = Semaphore::const_new(4);
-
-fn too_many() -> axum::response::Response {
-    (StatusCode::SERVICE_UNAVAILABLE, offload::TOO_MANY).into_response()
-}
+/// The handlers' renders, as the built-in endpoint's defaults: four at once (each may wait on
+/// a slow gauge function on a blocking thread), shared by the scrapes of one format, within
+/// 64 MiB of bodies held for clients.
+static RENDERS: std::sync::LazyLock<Arc<Renderer<Format>>> =
+    std::sync::LazyLock::new(|| Renderer::new(4, crate::offload::DEFAULT_RESPONSE_BYTES));
 
 fn late_answer(late: &Late, what: &str) -> axum::response::Response {
     (
@@ -131,22 +128,25 @@ pub fn live_router() -> axum::Router {
 }
 
 async fn live(asset: &'static str, uri: Uri) -> axum::response::Response {
-    let Ok(slot) = RENDERS.try_acquire() else {
-        return too_many();
-    };
     let query = uri.query().map(str::to_owned);
-    let render = offload::render(slot, state::render_timeout(), move || {
-        crate::live::answer("", asset, query.as_deref(), "/metrics")
+    let render = RENDERS.alone(state::render_timeout(), move || {
+        crate::live::answer("", asset, query.as_deref(), "/metrics").map(|answer| {
+            (
+                (answer.status, answer.content_type),
+                answer.body.into_bytes(),
+                false,
+            )
+        })
     });
-    let answer = match render.await {
+    let ((status, content_type), body) = match render.await {
         Ok(Some(answer)) => answer,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(late) => return late_answer(&late, "the page"),
     };
     let mut response = (
-        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        [(header::CONTENT_TYPE, answer.content_type)],
-        answer.body,
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [(header::CONTENT_TYPE, content_type)],
+        axum::body::Body::new(Sliced::new(body.bytes)),
     )
         .into_response();
     for (name, value) in crate::live::HEADERS {

@@ -47,8 +47,7 @@ fn odd(card: u64) -> Result<u64, CheckoutError> {
 
 /// A name with the characters PromQL's lexer and YAML treat apart: the replacement character
 /// (which PromQL refuses in a string), and two non-characters.
-const REPLACED: Objective =
-    Objective::new("odd\u{fffd}\u{fffe}\u{ffff}name").success_rate(99.0);
+const REPLACED: Objective = Objective::new("odd\u{fffd}\u{fffe}\u{ffff}name").success_rate(99.0);
 
 #[track_metrics(objective = REPLACED)]
 fn replaced(card: u64) -> Result<u64, CheckoutError> {

@@ -94,6 +94,22 @@ fn get_path(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response 
     )
 }
 
+/// The raw answer to a scrape, empty if the server closed the connection without one.
+fn get_raw(addr: SocketAddr) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 fn parsed(response: &Response) -> Exposition {
     assert_eq!(response.status, 200, "{}", response.body);
     Exposition::parse(&response.body).unwrap()
@@ -180,6 +196,75 @@ fn only_the_bearer_token_is_answered_and_gzip_follows_accept_encoding() {
             }
             assert_eq!(get(addr, &[AUTHORIZED]).header("content-encoding"), None);
         },
+    );
+}
+
+#[test]
+fn the_scheme_is_read_in_any_case_and_the_credentials_exactly() {
+    in_own_process(
+        &test_name!(the_scheme_is_read_in_any_case_and_the_credentials_exactly),
+        || {
+            let addr = listening(track_metrics::Exporter::builder().bearer_token("s3cret"));
+            for accepted in [
+                "Bearer s3cret",
+                "bearer s3cret",
+                "BEARER s3cret",
+                "beaRer  s3cret",
+            ] {
+                assert_eq!(
+                    get(addr, &[("Authorization", accepted)]).status,
+                    200,
+                    "{accepted}"
+                );
+            }
+            for refused in [
+                "Bearer S3cret",
+                "bearer s3cre",
+                "bearer s3crets",
+                "Bearers3cret",
+            ] {
+                assert_eq!(
+                    get(addr, &[("Authorization", refused)]).status,
+                    401,
+                    "{refused}"
+                );
+            }
+        },
+    );
+}
+
+/// A listener on `[::]`, which takes IPv4 clients as `::ffff:a.b.c.d`, allowing only
+/// `network`: a client on 127.0.0.1 is answered, one on `::1` is not.
+fn dual_stack_allowing(network: &str) {
+    let port = track_metrics::Exporter::builder()
+        .listen_address("[::]:0")
+        .allow_network(network)
+        .install()
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let v4: SocketAddr = ([127, 0, 0, 1], port).into();
+    assert_eq!(get(v4, &[]).status, 200, "{network}");
+    let v6: SocketAddr = (std::net::Ipv6Addr::LOCALHOST, port).into();
+    if let Ok(stream) = TcpStream::connect(v6) {
+        assert_eq!(request_with(stream, v6, "GET", "/metrics", &[]).status, 403);
+    }
+}
+
+#[test]
+fn a_dual_stack_listener_matches_an_ipv4_client_against_a_mapped_address() {
+    in_own_process(
+        &test_name!(a_dual_stack_listener_matches_an_ipv4_client_against_a_mapped_address),
+        || dual_stack_allowing("::ffff:127.0.0.1"),
+    );
+}
+
+#[test]
+fn a_dual_stack_listener_matches_an_ipv4_client_against_the_mapped_network() {
+    in_own_process(
+        &test_name!(a_dual_stack_listener_matches_an_ipv4_client_against_the_mapped_network),
+        || dual_stack_allowing("::ffff:0:0/96"),
     );
 }
 
@@ -295,51 +380,194 @@ fn an_idle_connection_is_closed_at_the_connection_deadline() {
     );
 }
 
+/// Starts scrapes one after another, each held in a gauge function of its own (a scrape that
+/// finds the render before it held in a function renders anew, leaving that function out):
+/// `renders` of them end up holding a render slot each.
+fn hold_renders(addr: SocketAddr, renders: usize) -> Vec<std::thread::JoinHandle<Response>> {
+    Hold::start(renders);
+    (1..=renders)
+        .map(|held| {
+            let scrape = std::thread::spawn(move || get(addr, &[]));
+            Hold::wait_for(held);
+            scrape
+        })
+        .collect()
+}
+
 #[test]
-fn scrapes_beyond_the_default_four_get_503_and_are_counted() {
+fn past_the_default_four_renders_a_scrape_waits_for_a_slot_until_the_deadline() {
     in_own_process(
-        &test_name!(scrapes_beyond_the_default_four_get_503_and_are_counted),
+        &test_name!(past_the_default_four_renders_a_scrape_waits_for_a_slot_until_the_deadline),
         || {
-            let addr = listening(track_metrics::Exporter::builder());
-            Hold::start(4);
-            let held: Vec<_> = (0..4)
-                .map(|_| std::thread::spawn(move || get(addr, &[])))
-                .collect();
-            Hold::wait_for(4);
-            let rejected = get(addr, &[]);
-            assert_eq!(rejected.status, 503, "{}", rejected.body);
-            assert_eq!(rejected.body, "too many scrapes at once: try again\n");
-            Hold::release();
+            let addr = listening(
+                track_metrics::Exporter::builder().render_timeout(Duration::from_secs(2)),
+            );
+            let held = hold_renders(addr, 4);
+            let waited = get(addr, &[]);
+            assert_eq!(waited.status, 503, "{}", waited.body);
+            assert!(
+                waited.body.contains("all 4 render slots stayed busy"),
+                "{}",
+                waited.body
+            );
             for scrape in held {
-                assert_eq!(scrape.join().unwrap().status, 200);
+                let scrape = scrape.join().unwrap();
+                assert_eq!(scrape.status, 503, "{}", scrape.body);
+                assert!(
+                    scrape.body.contains("waits for the function"),
+                    "{}",
+                    scrape.body
+                );
             }
+            Hold::release();
+            common::eventually("the held renders end and free their slots", || {
+                get(addr, &[]).status == 200
+            });
             let scrape = parsed(&get(addr, &[]));
-            assert_eq!(scrapes(&scrape, "503"), 1.0);
-            assert_eq!(scrapes(&scrape, "200"), 4.0);
+            assert_eq!(scrapes(&scrape, "503"), 5.0);
             assert_eq!(
-                scrape.value("track_metrics_scrape_duration_seconds_count", &[]),
-                Some(4.0)
+                scrape.value("track_metrics_scrape_timeouts_total", &[]),
+                Some(5.0)
             );
         },
     );
 }
 
 #[test]
-fn a_set_bound_of_one_scrape_at_a_time_holds() {
+fn a_set_bound_of_one_render_at_a_time_holds() {
     in_own_process(
-        &test_name!(a_set_bound_of_one_scrape_at_a_time_holds),
+        &test_name!(a_set_bound_of_one_render_at_a_time_holds),
         || {
-            let addr = listening(track_metrics::Exporter::builder().max_concurrent_scrapes(1));
-            Hold::start(1);
-            let held = std::thread::spawn(move || get(addr, &[]));
-            Hold::wait_for(1);
-            assert_eq!(get(addr, &[]).status, 503);
-            assert_eq!(get(addr, &[]).status, 503);
+            let addr = listening(
+                track_metrics::Exporter::builder()
+                    .max_concurrent_scrapes(1)
+                    .render_timeout(Duration::from_millis(500)),
+            );
+            let held = hold_renders(addr, 1);
+            for _ in 0..2 {
+                let waited = get(addr, &[]);
+                assert_eq!(waited.status, 503);
+                assert!(
+                    waited.body.contains("all 1 render slots"),
+                    "{}",
+                    waited.body
+                );
+            }
             Hold::release();
-            assert_eq!(held.join().unwrap().status, 200);
-            let scrape = parsed(&get(addr, &[]));
-            assert_eq!(scrapes(&scrape, "503"), 2.0);
-            assert_eq!(scrapes(&scrape, "200"), 1.0);
+            assert_eq!(held.into_iter().next().unwrap().join().unwrap().status, 503);
+            common::eventually("the held render ends and frees its slot", || {
+                get(addr, &[]).status == 200
+            });
+            assert_eq!(HOLD.entered.load(Ordering::Acquire), 1);
+        },
+    );
+}
+
+#[test]
+fn scrapes_that_ask_at_once_share_one_render() {
+    in_own_process(
+        &test_name!(scrapes_that_ask_at_once_share_one_render),
+        || {
+            let addr = listening(
+                track_metrics::Exporter::builder()
+                    .max_concurrent_scrapes(1)
+                    .render_timeout(Duration::from_secs(60)),
+            );
+            // The one slot is held: the scrapes that come now wait for the next render
+            // together.
+            let held = hold_renders(addr, 1);
+            let renders = |scrape: &Exposition| {
+                scrape
+                    .value("track_metrics_scrape_duration_seconds_count", &[])
+                    .unwrap()
+            };
+            let waiting: Vec<_> = (0..16)
+                .map(|_| std::thread::spawn(move || get(addr, &[])))
+                .collect();
+            common::eventually("16 scrapes wait", || {
+                std::fs::read_dir("/proc/self/task").unwrap().count() >= 16
+            });
+            std::thread::sleep(Duration::from_millis(200));
+            Hold::release();
+            let answers: Vec<Response> = waiting.into_iter().map(|s| s.join().unwrap()).collect();
+            assert!(answers.iter().all(|answer| answer.status == 200));
+            // The held render, and the one the sixteen shared: two, each counted when it ended.
+            let first = parsed(&answers[0]);
+            assert!(renders(&first) <= 1.0, "{}", renders(&first));
+            assert_eq!(held.into_iter().next().unwrap().join().unwrap().status, 200);
+            // The next scrape counts the two that ended before it renders.
+            assert_eq!(renders(&parsed(&get(addr, &[]))), 2.0);
+            // Every one of the sixteen got the same body.
+            assert!(answers.iter().all(|answer| answer.body == answers[0].body));
+        },
+    );
+}
+
+/// The resident memory of this process, in bytes.
+fn resident_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+track_metrics::metrics! {
+    /// Many series, for a large exposition
+    #[max_series(200000)]
+    counter BULK: bulk_series_total(key);
+}
+
+#[test]
+fn clients_that_never_read_hold_at_most_the_response_budget() {
+    in_own_process(
+        &test_name!(clients_that_never_read_hold_at_most_the_response_budget),
+        || {
+            let budget = 24 << 20;
+            let addr = listening(
+                track_metrics::Exporter::builder()
+                    .max_response_bytes(budget)
+                    .connection_timeout(Duration::from_secs(60))
+                    .process_metrics(false),
+            );
+            // An exposition of about 10 MB: more than the kernel's and hyper's buffers take off
+            // the server for a client that does not read.
+            for key in 0..150_000 {
+                BULK.labels(format!("a fairly long label value number {key:08}"))
+                    .inc();
+            }
+            let size = get(addr, &[]).bytes.len();
+            assert!(size > 9 << 20, "{size}");
+            let before = resident_bytes();
+            // Clients that ask, one after another, and never read a byte of the answer, with a
+            // small receive window, so that the kernel takes little of it off the server.
+            let mut silent = Vec::new();
+            for _ in 0..3 {
+                let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+                socket.set_recv_buffer_size(4096).unwrap();
+                socket.connect(&addr.into()).unwrap();
+                let mut stream: TcpStream = socket.into();
+                write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+                // Once its answer starts to arrive (looked at, not read), its render is done
+                // and its body held: the next one renders anew.
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(120)))
+                    .unwrap();
+                stream.peek(&mut [0; 1]).unwrap();
+                silent.push(stream);
+            }
+            // A client that reads is told the budget is spent.
+            let answer = get(addr, &[]);
+            assert_eq!(answer.status, 503, "{}", answer.body);
+            assert!(answer.body.contains("have not read yet"), "{}", answer.body);
+            let grown = resident_bytes().saturating_sub(before);
+            // The bodies held, plus a render under way and the allocator's slack.
+            assert!(
+                grown < budget + 4 * size + (8 << 20),
+                "{grown} bytes held for {} silent clients",
+                silent.len()
+            );
+            // Gone clients give their share back.
+            drop(silent);
+            common::eventually("the budget comes back", || get(addr, &[]).status == 200);
         },
     );
 }
@@ -398,7 +626,12 @@ fn renders_stay_at_the_bound_when_clients_hang_up_or_overstay() {
                 "never more than 4 renders"
             );
             assert!(render_threads() <= 4, "{} render threads", render_threads());
-            assert_eq!(get(addr, &[]).status, 503, "every slot is still held");
+            // A scrape now waits for a slot, until the connection deadline closes it.
+            let waiting = get_raw(addr);
+            assert!(
+                waiting.is_empty() || waiting.starts_with("HTTP/1.1 503"),
+                "{waiting}"
+            );
             Hold::release();
             common::eventually("the held renders end and free their slots", || {
                 get(addr, &[]).status == 200
@@ -418,10 +651,12 @@ fn a_gauge_function_that_blocks_holds_up_one_scrape_not_every_one() {
             Hold::start(1);
             let first = get(addr, &[]);
             assert_eq!(first.status, 503, "{}", first.body);
+            // The answer names the function the render waits for.
             assert!(
-                first
-                    .body
-                    .starts_with("the exposition took longer than 300ms"),
+                first.body.starts_with(
+                    "the exposition was not rendered within 300ms: the render waits for the \
+                     function of the gauge `held_scrape_items`"
+                ),
                 "{}",
                 first.body
             );
@@ -642,7 +877,9 @@ fn axum_renders_leave_the_worker_free_and_answer_503_past_the_render_timeout() {
             let timed_out = held.join().unwrap();
             assert_eq!(timed_out.status, 503, "{}", timed_out.body);
             assert!(
-                timed_out.body.contains("longer than 300ms"),
+                timed_out
+                    .body
+                    .contains("waits for the function of the gauge `held_scrape_items`"),
                 "{}",
                 timed_out.body
             );
@@ -756,4 +993,33 @@ fn serving_on_one_worker(app: axum::Router) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || runtime.block_on(async { axum::serve(listener, app).await }));
     addr
+}
+
+#[track_metrics::track_metrics]
+fn sampled_when_viewed() {}
+
+#[test]
+fn the_live_page_reads_the_functions_only_once_someone_looks() {
+    in_own_process(
+        &test_name!(the_live_page_reads_the_functions_only_once_someone_looks),
+        || {
+            let addr = listening(track_metrics::Exporter::builder());
+            sampled_when_viewed();
+            // Longer than the sampling interval: a sampler that ran from `install()` would have
+            // read the function by now.
+            std::thread::sleep(Duration::from_secs(3));
+            let first = get_path(addr, "/", &[]);
+            assert_eq!(first.status, 200);
+            assert!(
+                !first.body.contains("sampled_when_viewed"),
+                "nothing was read before the page was looked at: {}",
+                first.body
+            );
+            common::eventually("the sampler reads once the page is looked at", || {
+                get_path(addr, "/", &[])
+                    .body
+                    .contains("sampled_when_viewed")
+            });
+        },
+    );
 }

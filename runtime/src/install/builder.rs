@@ -246,6 +246,17 @@ impl ExporterBuilder {
         self
     }
 
+    /// How many bytes of responses the endpoint holds at once for clients that have not read
+    /// them yet (a rendered exposition is kept until its last client has been sent it, or has
+    /// gone): 64 MiB by default. Past it, scrapes get 503 until slow clients read or their
+    /// connections time out. A single exposition larger than the limit is still served, alone.
+    /// Scrapes of one format at the same moment share one body.
+    #[cfg(feature = "http")]
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.endpoint.max_response_bytes = bytes;
+        self
+    }
+
     /// How many connections the endpoint keeps open at once. Past it, the connection that has
     /// waited longest without a request in progress is closed to make room for the new one
     /// (every one busy: the new one is refused). By default half the process's file descriptor

@@ -60,10 +60,10 @@ pub(crate) fn answer(
                 .unwrap_or_default();
             let families = others(families);
             let query = query::Query::parse(query);
-            Some(Answer::ok(
-                page::render(ring, &query, metrics_path, &families),
-                "text/html; charset=utf-8",
-            ))
+            let page = page::render(ring, &query, metrics_path, &families);
+            // Someone looks: the sampler reads while they do.
+            ring::viewed();
+            Some(Answer::ok(page, "text/html; charset=utf-8"))
         }
         Some("live.js") => Some(Answer::ok(
             page::SCRIPT.to_owned(),

@@ -3,8 +3,9 @@
 //! Prometheus would over a short window.
 //!
 //! Only a thread of its own reads the storage, the way a scrape does: nothing is added to a
-//! call. It starts with `install()` when the page is on, and runs no user code (the page reads
-//! declared families, gauge functions included, only when it is rendered).
+//! call. It starts with `install()` when the page is on, reads only while the page is looked
+//! at (for a minute after each request of it), and runs no user code (the page reads declared
+//! families, gauge functions included, only when it is rendered).
 //!
 //! Memory per function: [`WINDOW`] + 1 raw readings (the call and error counts, and one count
 //! per bucket, error types included: at most 64 per function) and [`POINTS`] chart points of
@@ -66,21 +67,52 @@ pub(crate) fn ring() -> Option<&'static Ring> {
     RING.get()
 }
 
-/// Starts the sampler, once for the process.
+/// How long the sampler goes on after the page was last asked for. An open page asks every few
+/// seconds; once it is closed, the sampler sleeps and costs nothing.
+pub(crate) const IDLE_AFTER: Duration = Duration::from_secs(60);
+
+/// When the page (or its fragment) was last asked for.
+static VIEWED: Mutex<Option<Instant>> = Mutex::new(None);
+/// The sampler's thread, to wake when the page is asked for.
+static SAMPLER: OnceLock<std::thread::Thread> = OnceLock::new();
+
+/// The page is being looked at: the sampler reads from now on, for [`IDLE_AFTER`].
+pub(crate) fn viewed() {
+    *VIEWED.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    if let Some(sampler) = SAMPLER.get() {
+        sampler.unpark();
+    }
+}
+
+/// Whether a page asked for at `viewed` is still being looked at, at `now`.
+fn watched(viewed: Option<Instant>, now: Instant) -> bool {
+    viewed.is_some_and(|viewed| now.saturating_duration_since(viewed) < IDLE_AFTER)
+}
+
+/// Starts the sampler, once for the process: it reads every [`SAMPLE_INTERVAL`] while the page
+/// is looked at, and sleeps otherwise.
 pub(crate) fn start() -> std::io::Result<()> {
     if RING.set(Ring::default()).is_err() {
         return Ok(());
     }
-    std::thread::Builder::new()
+    let sampler = std::thread::Builder::new()
         .name("track-metrics-live".to_owned())
         .spawn(|| {
             let ring = RING.get().expect("set above");
             loop {
+                let viewed = *VIEWED.lock().unwrap_or_else(PoisonError::into_inner);
+                if !watched(viewed, Instant::now()) {
+                    // Readings from before the sleep would span it: start afresh.
+                    ring.forget();
+                    std::thread::park();
+                    continue;
+                }
                 ring.sample(call_site::readings(), Instant::now());
                 std::thread::sleep(SAMPLE_INTERVAL);
             }
-        })
-        .map(|_| ())
+        })?;
+    let _ = SAMPLER.set(sampler.thread().clone());
+    Ok(())
 }
 
 impl Ring {
@@ -110,6 +142,14 @@ impl Ring {
             }
             history.points.push_back(point);
         }
+    }
+
+    /// Drops every reading.
+    fn forget(&self) {
+        self.sites
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Runs `read` with every function's history.
@@ -223,5 +263,17 @@ mod tests {
         assert!((quantile(0.75, &bounds, &[10, 10, 0, 0]) - 0.15).abs() < 1e-12);
         assert_eq!(quantile(0.99, &bounds, &[0, 0, 0, 5]), 0.4);
         assert!(quantile(0.5, &bounds, &[0, 0, 0, 0]).is_nan());
+    }
+
+    #[test]
+    fn the_sampler_reads_only_within_a_minute_of_a_view() {
+        let now = Instant::now();
+        assert!(!watched(None, now), "never looked at");
+        assert!(watched(Some(now), now));
+        assert!(watched(
+            Some(now),
+            now + IDLE_AFTER - Duration::from_millis(1)
+        ));
+        assert!(!watched(Some(now), now + IDLE_AFTER));
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! Hardened for a port that other machines may reach: optional bearer or basic authentication
 //! and client network allow-list ([`policy`]), a bound on concurrent renders and a render
-//! deadline (503 beyond them, [`respond`]), a bound on open connections ([`connections`]), a
+//! deadline (503 beyond them, [`respond`]), one render shared by the scrapes that ask for the
+//! same format at once and a budget of response bytes held for clients that have not read them
+//! ([`crate::offload`]), a bound on open connections ([`connections`]), a
 //! deadline for the request headers and one for the whole connection, gzip when the scraper
 //! accepts it, and self-metrics (`track_metrics_scrapes_total{status}`,
 //! `track_metrics_scrape_duration_seconds`, `track_metrics_scrape_timeouts_total`,
@@ -21,7 +23,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::Semaphore;
 
 use crate::error::Error;
 use crate::serve::connections::Connections;
@@ -85,7 +86,10 @@ impl Listener {
         let Ok(listener) = tokio::net::TcpListener::from_std(self.socket) else {
             return;
         };
-        let renders = Arc::new(Semaphore::new(self.policy.max_concurrent_scrapes));
+        let renders = respond::Renders::new(
+            self.policy.max_concurrent_scrapes,
+            self.policy.max_response_bytes,
+        );
         let connections = Connections::new(self.policy.max_connections);
         loop {
             let (stream, peer) = match listener.accept().await {

@@ -1,32 +1,32 @@
 //! The answer to one request: the checks in order (network, path, method, authentication),
 //! then the exposition or the live page, rendered off the thread that accepts connections and
-//! reads requests (see [`crate::offload`]) under one of `max_concurrent_scrapes` slots and the
-//! render deadline.
+//! reads requests (see [`crate::offload`]): under one of `max_concurrent_scrapes` slots, shared
+//! by the scrapes that ask for the same format at once, within the render deadline and the
+//! budget of bytes held for clients. Every response says `X-Content-Type-Options: nosniff`.
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::Full;
+use crate::exposition::format::Format;
+use crate::offload::{self, Late, Renderer, Sliced};
+use crate::self_metrics::{SCRAPE_DURATION, SCRAPES};
+use crate::serve::policy::Policy;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
     ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderName,
     HeaderValue, LOCATION, VARY, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
-use tokio::sync::Semaphore;
 
-use crate::exposition::format::Format;
-use crate::offload::{self, Late};
-use crate::self_metrics::{SCRAPE_DURATION, SCRAPES};
-use crate::serve::policy::Policy;
+/// The renders of the built-in endpoint: the exposition by format and compression.
+pub(crate) type Renders = Renderer<(Format, bool)>;
 
 pub(crate) async fn respond(
     request: Request<Incoming>,
     policy: Arc<Policy>,
-    renders: Arc<Semaphore>,
+    renders: Arc<Renders>,
     allowed: bool,
-) -> Response<Full<Bytes>> {
+) -> Response<Sliced> {
     let response = if !allowed {
         plain(
             StatusCode::FORBIDDEN,
@@ -48,15 +48,16 @@ pub(crate) async fn respond(
         response
     } else if !authorized(&request, &policy) {
         let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
-        if let Some((_, challenge)) = &policy.authorization {
-            response
-                .headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        if let Some(authorization) = &policy.authorization {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static(authorization.challenge),
+            );
         }
         response
     } else if request.uri().path() != policy.path {
-        live(&request, &policy, renders).await
-    } else if let Ok(slot) = renders.try_acquire_owned() {
+        live(&request, &policy, &renders).await
+    } else {
         let gzip = accepts_gzip(&request);
         let format = Format::from_accept_headers(
             request
@@ -65,33 +66,32 @@ pub(crate) async fn respond(
                 .iter()
                 .map(HeaderValue::as_bytes),
         );
-        let render = offload::render(slot, policy.render_timeout, move || {
+        let render = renders.shared((format, gzip), policy.render_timeout, move || {
             let _timer = SCRAPE_DURATION.start_timer();
-            exposition_response(format, gzip)
+            offload::encode(crate::render_as(format), gzip)
         });
         match render.await {
-            Ok(response) => response,
+            Ok(body) => exposition_response(format, body),
             Err(late) => late_answer(&late, "the exposition", policy.render_timeout),
         }
-    } else {
-        too_many()
     };
     if request.uri().path() == policy.path {
         SCRAPES.labels(response.status().as_str()).inc();
     }
+    let mut response = response;
+    response.headers_mut().insert(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
 /// The answer to a render that gave none.
-fn late_answer(late: &Late, what: &str, deadline: Duration) -> Response<Full<Bytes>> {
+fn late_answer(late: &Late, what: &str, deadline: Duration) -> Response<Sliced> {
     plain(
         StatusCode::from_u16(late.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         &late.message(what, deadline),
     )
-}
-
-fn too_many() -> Response<Full<Bytes>> {
-    plain(StatusCode::SERVICE_UNAVAILABLE, offload::TOO_MANY)
 }
 
 /// Whether the request is for the live page or its script or style sheet, or for the page's
@@ -116,8 +116,8 @@ fn unslashed(path: &str, page: &str) -> bool {
 async fn live(
     request: &Request<Incoming>,
     policy: &Policy,
-    renders: Arc<Semaphore>,
-) -> Response<Full<Bytes>> {
+    renders: &Arc<Renders>,
+) -> Response<Sliced> {
     let page = policy.live_page.clone().unwrap_or_default();
     if unslashed(request.uri().path(), &page) {
         // The page's relative links to its script and style sheet need the slash.
@@ -134,31 +134,30 @@ async fn live(
         }
         return response;
     }
-    let Ok(slot) = renders.try_acquire_owned() else {
-        return too_many();
-    };
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
     let metrics_path = policy.path.clone();
     let gzip = accepts_gzip(request);
     // Compressed on the blocking thread too: a page of many functions is megabytes.
-    let render = offload::render(slot, policy.render_timeout, move || {
-        crate::live::answer(&page, &path, query.as_deref(), &metrics_path)
-            .map(|answer| live_response(answer, gzip))
+    let render = renders.alone(policy.render_timeout, move || {
+        crate::live::answer(&page, &path, query.as_deref(), &metrics_path).map(|answer| {
+            let (body, gzipped) = offload::encode(answer.body.into_bytes(), gzip);
+            ((answer.status, answer.content_type), body, gzipped)
+        })
     });
     match render.await {
-        Ok(Some(response)) => response,
+        Ok(Some(((status, content_type), body))) => live_response(status, content_type, body),
         Ok(None) => plain(StatusCode::NOT_FOUND, "not found\n"),
         Err(late) => late_answer(&late, "the page", policy.render_timeout),
     }
 }
 
-fn live_response(answer: crate::live::Answer, gzip: bool) -> Response<Full<Bytes>> {
-    let mut response = body(answer.body.into_bytes(), gzip);
+fn live_response(status: u16, content_type: &'static str, body: offload::Body) -> Response<Sliced> {
+    let mut response = response_of(body);
     *response.status_mut() =
-        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     for (name, value) in crate::live::HEADERS {
         headers.insert(
             HeaderName::from_static(name),
@@ -170,27 +169,18 @@ fn live_response(answer: crate::live::Answer, gzip: bool) -> Response<Full<Bytes
 }
 
 fn authorized(request: &Request<Incoming>, policy: &Policy) -> bool {
-    let Some((expected, _)) = &policy.authorization else {
+    let Some(authorization) = &policy.authorization else {
         return true;
     };
     let given = request
         .headers()
         .get(AUTHORIZATION)
         .map_or(&[][..], HeaderValue::as_bytes);
-    constant_time_eq(given, expected.as_bytes())
+    authorization.accepts(given)
 }
 
-/// Compares without stopping at the first difference, so timing does not leak the secret.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .fold(0, |difference, (x, y)| difference | (x ^ y))
-            == 0
-}
-
-fn exposition_response(format: Format, gzip: bool) -> Response<Full<Bytes>> {
-    let mut response = body(crate::render_as(format), gzip);
+fn exposition_response(format: Format, body: offload::Body) -> Response<Sliced> {
+    let mut response = response_of(body);
     let headers = response.headers_mut();
     headers.insert(
         CONTENT_TYPE,
@@ -200,19 +190,17 @@ fn exposition_response(format: Format, gzip: bool) -> Response<Full<Bytes>> {
     response
 }
 
-/// A 200 response with `content`, gzipped if `gzip` (and the encoder works).
-fn body(content: Vec<u8>, gzip: bool) -> Response<Full<Bytes>> {
-    if gzip {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        if let Ok(compressed) = encoder.write_all(&content).and_then(|()| encoder.finish()) {
-            let mut response = Response::new(Full::new(Bytes::from(compressed)));
-            response
-                .headers_mut()
-                .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            return response;
-        }
+/// A 200 response with a rendered body, which holds its share of the byte budget until hyper
+/// has written it (or the client is gone).
+fn response_of(body: offload::Body) -> Response<Sliced> {
+    let gzipped = body.gzipped;
+    let mut response = Response::new(Sliced::new(body.bytes));
+    if gzipped {
+        response
+            .headers_mut()
+            .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    Response::new(Full::new(Bytes::from(content)))
+    response
 }
 
 /// Whether `Accept-Encoding` accepts gzip: `gzip` (or its alias `x-gzip`) listed with a quality
@@ -251,8 +239,8 @@ fn accepts_gzip(request: &Request<Incoming>) -> bool {
     gzip.or(any).unwrap_or(false)
 }
 
-fn plain(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_owned())));
+fn plain(status: StatusCode, body: &str) -> Response<Sliced> {
+    let mut response = Response::new(Sliced::new(Bytes::from(body.to_owned())));
     *response.status_mut() = status;
     response.headers_mut().insert(
         CONTENT_TYPE,

@@ -24,6 +24,7 @@ use crate::storage::forward::series::{self as forwarded, SeriesKey};
 use crate::storage::gauge::Gauge;
 use crate::storage::histogram::Histogram;
 use crate::storage::lookup;
+use crate::storage::progress;
 use crate::storage::reentry;
 use crate::storage::stateset::StateSet;
 use crate::storage::summary::Summary;
@@ -228,6 +229,16 @@ impl Layout {
     }
 }
 
+/// A series' value for a scrape; reading a gauge may call its function, which the render's
+/// progress names (for a scrape that waits too long).
+fn read<S: Series>(descriptor: &'static Descriptor, series: &S) -> Option<SeriesValue> {
+    if descriptor.kind == Kind::Gauge {
+        progress::in_gauge(descriptor.name, || series.value())
+    } else {
+        series.value()
+    }
+}
+
 fn snapshot(descriptor: &'static Descriptor, series: Vec<SeriesSnapshot>) -> FamilySnapshot {
     FamilySnapshot {
         name: descriptor.name,
@@ -288,7 +299,7 @@ impl<S: Series> Collect for Metric<S> {
     }
 
     fn collect(&self, out: &mut Snapshots) {
-        let series = self.series().value().map(|SeriesValue(value)| {
+        let series = read(self.descriptor, self.series()).map(|SeriesValue(value)| {
             let mut series = SeriesSnapshot::new(Vec::new(), value);
             series.exemplars = self.series().exemplars().0;
             series
@@ -564,7 +575,7 @@ impl<S: Series> Collect for Family<S> {
         let series = entries
             .into_iter()
             .filter_map(|entry| {
-                let SeriesValue(value) = entry.series.value()?;
+                let SeriesValue(value) = read(self.descriptor, &entry.series)?;
                 let mut pairs: Vec<(&'static str, Cow<'static, str>)> = labels
                     .iter()
                     .zip(entry.values.iter())

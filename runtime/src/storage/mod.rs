@@ -16,6 +16,7 @@ pub(crate) mod gauge;
 pub(crate) mod histogram;
 pub(crate) mod lookup;
 pub(crate) mod native;
+pub(crate) mod progress;
 pub(crate) mod reentry;
 pub(crate) mod sketch;
 pub(crate) mod stateset;
