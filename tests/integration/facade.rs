@@ -315,3 +315,24 @@ fn counters_and_gauges_keep_labels_named_le_and_quantile() {
         0.25
     );
 }
+
+#[test]
+fn zero_observations_of_an_infinite_value_leave_the_sum_valid() {
+    common::exporter();
+    let histogram = metrics::histogram!("facade_zero_many_seconds");
+    histogram.record_many(f64::INFINITY, 0);
+    histogram.record(0.5);
+    let (text, scrape) = scrape();
+    assert_eq!(value(&scrape, "facade_zero_many_seconds_count", &[]), 1.0);
+    assert_eq!(
+        value(&scrape, "facade_zero_many_seconds_sum", &[]),
+        0.5,
+        "{text}"
+    );
+    let open_metrics =
+        String::from_utf8(track_metrics::render_as(track_metrics::Format::OpenMetrics)).unwrap();
+    assert!(
+        open_metrics.contains("facade_zero_many_seconds_sum 0.5\n"),
+        "{open_metrics}"
+    );
+}

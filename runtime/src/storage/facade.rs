@@ -176,11 +176,7 @@ impl metrics::HistogramFn for HistogramHandle {
     fn record_many(&self, value: f64, count: usize) {
         match self {
             HistogramHandle::Buckets(histogram) => histogram.observe_many(value, count as u64),
-            HistogramHandle::Quantiles(summary) => {
-                for _ in 0..count {
-                    summary.observe(value);
-                }
-            }
+            HistogramHandle::Quantiles(summary) => summary.observe_many(value, count as u64),
         }
     }
 }

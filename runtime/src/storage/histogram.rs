@@ -105,6 +105,11 @@ impl Histogram {
     /// Records `count` observations of `value`.
     #[inline]
     pub(crate) fn observe_many(&self, value: f64, count: u64) {
+        // No observation: nothing to count, and an infinite value times zero would make the
+        // sum NaN.
+        if count == 0 {
+            return;
+        }
         let bucket = buckets::index(self.bounds, value);
         if value < 0.0 || value.is_nan() {
             self.negative_seen.store(true, Ordering::Relaxed);

@@ -16,10 +16,14 @@ const AGE_BUCKETS: usize = 5;
 
 /// A summary: observations with their sum, count, and quantiles over a sliding window.
 ///
-/// Quantiles are within 0.5% of the true value over the last `max_age_seconds` (10 minutes
-/// unless declared otherwise), and `NaN` when the window is empty, as in the Go client. Sum and
-/// count cover the whole life of the process. A series takes at most about 50 KB, whatever
-/// the values; one lock per series makes its scrape consistent.
+/// Quantiles are over the last `max_age_seconds` (10 minutes unless declared otherwise), and
+/// `NaN` when the window is empty, as in the Go client. Each is within 0.5% of the true value
+/// while the window's values span up to 17 orders of magnitude (from 1 ns to 100 million
+/// seconds, say), and within 1% up to 35 orders, 2% up to 71, 4% up to 142, and 31% over the
+/// whole range of `f64`; magnitudes below `f64::MIN_POSITIVE` count as 0. Sum and count cover
+/// the whole life of the process. A series takes at most about 120 KB, whatever the values,
+/// and a few KB for the usual spread of durations; one lock per series makes its scrape
+/// consistent.
 ///
 /// ```rust,standalone_crate
 /// track_metrics::metrics! {
@@ -146,6 +150,14 @@ impl Summary {
 
     /// Records one observation.
     pub fn observe(&self, value: f64) {
+        self.observe_many(value, 1);
+    }
+
+    /// Records `count` observations of `value`; none for a count of zero.
+    pub(crate) fn observe_many(&self, value: f64, count: u64) {
+        if count == 0 {
+            return;
+        }
         // A sketch may grow, so allocate, under the lock: an allocator that observes this
         // summary from that allocation has its observation dropped rather than waiting.
         let _ = reentry::guarded(|| {
@@ -154,15 +166,15 @@ impl Summary {
                 return;
             };
             let now = crate::storage::clock::clock().now();
-            state.count = state.count.saturating_add(1);
-            state.sum += value;
+            state.count = state.count.saturating_add(count);
+            state.sum += value * count as f64;
             state.negative_seen |= value < 0.0 || value.is_nan();
             state.advance(now);
             let current = state.current;
-            state.periods[current].add(value);
+            state.periods[current].add_many(value, count);
         });
         if let Some(key) = self.forward {
-            key.forward(Operation::Observe(value, 1));
+            key.forward(Operation::Observe(value, count));
         }
     }
 
