@@ -230,6 +230,7 @@ fn calls_before_the_recorder_is_set_record_nothing_and_calls_after_it_record() {
                 let _ = work(i);
             }
             JOBS.labels("early").inc();
+            WAITING.add(5.0);
             let recorder = DebuggingRecorder::new();
             let snapshotter = recorder.snapshotter();
             metrics::set_global_recorder(recorder).unwrap();
@@ -237,6 +238,7 @@ fn calls_before_the_recorder_is_set_record_nothing_and_calls_after_it_record() {
                 let _ = work(i);
             }
             JOBS.labels("early").inc();
+            WAITING.sub(2.0);
             let (values, _) = values(&snapshotter);
             let site = [("function", "work"), ("module", MODULE)];
             assert_eq!(counter(&values, "function_calls_total", &site), 3);
@@ -244,6 +246,8 @@ fn calls_before_the_recorder_is_set_record_nothing_and_calls_after_it_record() {
                 counter(&values, "forward_jobs_total", &[("queue", "early")]),
                 1
             );
+            // A gauge's value, not only the moves the recorder saw.
+            assert_eq!(gauge(&values, "forward_waiting_items", &[]), 3.0);
         },
     );
 }
@@ -349,6 +353,79 @@ fn a_recorder_that_calls_instrumented_code_while_registering_neither_hangs_nor_r
             let site = [("function", "work"), ("module", MODULE)];
             // The calls made by the recorder itself while it registered are not counted.
             assert_eq!(counter(&values, "function_calls_total", &site), 7);
+        },
+    );
+}
+
+/// A recorder that panics when asked for an error counter.
+struct PanicsOnErrors(DebuggingRecorder);
+
+impl metrics::Recorder for PanicsOnErrors {
+    fn describe_counter(
+        &self,
+        key: metrics::KeyName,
+        unit: Option<metrics::Unit>,
+        help: metrics::SharedString,
+    ) {
+        self.0.describe_counter(key, unit, help);
+    }
+    fn describe_gauge(
+        &self,
+        key: metrics::KeyName,
+        unit: Option<metrics::Unit>,
+        help: metrics::SharedString,
+    ) {
+        self.0.describe_gauge(key, unit, help);
+    }
+    fn describe_histogram(
+        &self,
+        key: metrics::KeyName,
+        unit: Option<metrics::Unit>,
+        help: metrics::SharedString,
+    ) {
+        self.0.describe_histogram(key, unit, help);
+    }
+    fn register_counter(
+        &self,
+        key: &metrics::Key,
+        metadata: &metrics::Metadata<'_>,
+    ) -> metrics::Counter {
+        assert_ne!(key.name(), "function_errors_total", "this recorder fails");
+        self.0.register_counter(key, metadata)
+    }
+    fn register_gauge(
+        &self,
+        key: &metrics::Key,
+        metadata: &metrics::Metadata<'_>,
+    ) -> metrics::Gauge {
+        self.0.register_gauge(key, metadata)
+    }
+    fn register_histogram(
+        &self,
+        key: &metrics::Key,
+        metadata: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        self.0.register_histogram(key, metadata)
+    }
+}
+
+#[test]
+fn a_recorder_that_panics_while_a_call_unwinds_does_not_abort_the_process() {
+    common::in_own_process(
+        &test_name!(a_recorder_that_panics_while_a_call_unwinds_does_not_abort_the_process),
+        || {
+            let recorder = DebuggingRecorder::new();
+            let snapshotter = recorder.snapshotter();
+            metrics::set_global_recorder(PanicsOnErrors(recorder)).unwrap();
+            std::panic::set_hook(Box::new(|_| {}));
+            // `work(9)` panics: its error counter is asked for while the call unwinds.
+            for _ in 0..3 {
+                assert!(std::panic::catch_unwind(|| work(9)).is_err());
+            }
+            let _ = std::panic::take_hook();
+            let (values, _) = values(&snapshotter);
+            let site = [("function", "work"), ("module", MODULE)];
+            assert_eq!(counter(&values, "function_calls_total", &site), 3);
         },
     );
 }

@@ -214,12 +214,15 @@ where
             route: Some(route),
             start: clock.raw(),
             in_flight: Some(HTTP_REQUESTS_IN_FLIGHT.track_inprogress()),
+            polling: false,
         }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`MetricsService`].
+    /// The response future of [`MetricsService`]. Dropped before the response (the client went
+    /// away, a deadline passed) the request still counts: `status="cancelled"` (gRPC:
+    /// `grpc_code="Canceled"`), or `status="panic"` (gRPC: `Unknown`) when the handler panicked.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
@@ -227,7 +230,39 @@ pin_project_lite::pin_project! {
         route: Option<Route>,
         start: u64,
         in_flight: Option<InProgress<'static>>,
+        // Set around each poll of `inner`: still set if that poll panicked.
+        polling: bool,
     }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(route) = this.route.take() {
+                let panicked = *this.polling || std::thread::panicking();
+                match route {
+                    Route::Grpc(grpc) => {
+                        grpc.record(*this.start, if panicked { UNKNOWN } else { CANCELED });
+                    }
+                    route => {
+                        let status = if panicked { "panic" } else { "cancelled" };
+                        record_http(*this.method, &route, status, *this.start);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Counts and times an HTTP request that ended with `status`.
+fn record_http(method: &'static str, route: &Route, status: &str, start: u64) {
+    let route = match route {
+        Route::Template(matched) => matched.as_str(),
+        _ => "unmatched",
+    };
+    HTTP_REQUESTS.labels(method, route, status).inc();
+    HTTP_REQUEST_DURATION
+        .labels(method, route)
+        .observe(seconds_since(start));
 }
 
 impl<F, R, E> Future for ResponseFuture<F>
@@ -238,7 +273,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let output = std::task::ready!(this.inner.poll(cx));
+        *this.polling = true;
+        let output = this.inner.poll(cx);
+        *this.polling = false;
+        let output = std::task::ready!(output);
         let start = *this.start;
         let in_flight = this.in_flight.take();
         let call = match this.route.take() {
@@ -260,19 +298,13 @@ where
                     None
                 }
             },
-            route => {
-                let route = match &route {
-                    Some(Route::Template(matched)) => matched.as_str(),
-                    _ => "unmatched",
-                };
+            Some(route) => {
                 let code = output.as_ref().ok().map(Response::status);
                 let status = code.as_ref().map_or("error", |code| code.as_str());
-                HTTP_REQUESTS.labels(*this.method, route, status).inc();
-                HTTP_REQUEST_DURATION
-                    .labels(*this.method, route)
-                    .observe(seconds_since(start));
+                record_http(*this.method, &route, status, start);
                 None
             }
+            None => None,
         };
         Poll::Ready(output.map(|response| response.map(|inner| MeteredBody { inner, call })))
     }

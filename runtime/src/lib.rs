@@ -28,10 +28,13 @@
 //!   the same scrape.
 //! - [`render`] and [`CONTENT_TYPE`]: the exposition, to serve from your own web framework.
 //!
-//! # Before `install()`
-//! Calls made before [`install`] are not recorded, exactly as `metrics` macros record nothing
-//! before a recorder is installed. Every call made after it is, including calls of functions
-//! first called before it: nothing is cached until there is a recorder to cache.
+//! # Without `install()`
+//! Without [`install`], the functions and families record through the `metrics` recorder the
+//! application runs (metrics-exporter-prometheus, statsd, an OpenTelemetry bridge), or nowhere
+//! if it runs none: see [`guide::ecosystem`] and [`recording`]. Calls made while nothing is
+//! installed are not counted, as `metrics` macros record nothing before a recorder exists;
+//! every call made after a recorder or `install()` appears is, including calls of functions
+//! first called before it: nothing is cached from before there is something to record into.
 //!
 //! # Features
 //! - `http` (default): `install()` serves the exposition over HTTP (hyper, on one thread with a

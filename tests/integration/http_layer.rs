@@ -254,3 +254,58 @@ fn accepted(
         Some((accepted, listener))
     })
 }
+
+/// Requests that end without a response still count: a client that goes away (its future
+/// dropped while pending), and a handler that panics.
+#[test]
+fn requests_dropped_or_panicking_before_their_response_are_counted() {
+    use std::future::Future as _;
+    use tower_service::Service as _;
+
+    let _turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+    common::exporter();
+    let mut app: Router = Router::new()
+        .route(
+            "/never",
+            get(|| async { std::future::pending::<&str>().await }),
+        )
+        .route(
+            "/boom",
+            get(|| async {
+                if true {
+                    panic!("the handler failed");
+                }
+                "unreachable"
+            }),
+        )
+        .layer(MetricsLayer::new());
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    let request = |path: &str| {
+        axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let _entered = runtime.enter();
+    let mut never = Box::pin(app.call(request("/never")));
+    assert!(never.as_mut().poll(&mut context).is_pending());
+    drop(never);
+    std::panic::set_hook(Box::new(|_| {}));
+    let boom = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut boom = Box::pin(app.call(request("/boom")));
+        let _ = boom.as_mut().poll(&mut context);
+    }));
+    let _ = std::panic::take_hook();
+    assert!(boom.is_err());
+    let scrape = Exposition::parse(&track_metrics::render()).unwrap();
+    let counted = |route: &str, status: &str| {
+        scrape.value(
+            "http_requests_total",
+            &[("method", "GET"), ("route", route), ("status", status)],
+        )
+    };
+    assert_eq!(counted("/never", "cancelled"), Some(1.0));
+    assert_eq!(counted("/boom", "panic"), Some(1.0));
+}

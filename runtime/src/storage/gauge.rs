@@ -108,13 +108,14 @@ impl Gauge {
     /// Adds `delta`.
     #[inline]
     pub fn add(&self, delta: f64) {
-        let _ = self
+        let previous = self
             .bits
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
                 Some((f64::from_bits(current) + delta).to_bits())
-            });
+            })
+            .unwrap_or_else(|current| current);
         if let Some(key) = self.forward {
-            key.forward(Operation::Move(delta));
+            key.forward(Operation::Move(delta, f64::from_bits(previous) + delta));
         }
     }
 

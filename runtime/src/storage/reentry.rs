@@ -16,7 +16,9 @@ thread_local! {
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Runs `work`, which may allocate or run the application's code, unless this thread is inside
-/// such work already: then `None`, and the caller drops its operation.
+/// such work already: then `None`, and the caller drops its operation. A panic of `work` (an
+/// application recorder's) is caught and the operation dropped too: this runs from drop guards,
+/// where a second panic while unwinding would abort the process.
 ///
 /// A thread whose thread-locals are being destroyed cannot be told apart; it runs `work`, as
 /// nothing of ours is on its stack then.
@@ -35,10 +37,18 @@ pub(crate) fn guarded<R>(work: impl FnOnce() -> R) -> Option<R> {
         }
         Ok(false) => {
             let _leave = Leave;
-            Some(work())
+            caught(work)
         }
-        Err(_) => Some(work()),
+        Err(_) => caught(work),
     }
+}
+
+fn caught<R>(work: impl FnOnce() -> R) -> Option<R> {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).ok();
+    if result.is_none() {
+        dropped();
+    }
+    result
 }
 
 /// Whether this thread is inside guarded work now: an operation that would have to wait or

@@ -53,6 +53,14 @@ pub fn capture<R>(work: impl FnOnce() -> R) -> (R, Captured) {
     );
     let recorder = CaptureRecorder::default();
     let result = metrics::with_local_recorder(&recorder, work);
+    // Installed meanwhile (another test of this binary, on another thread): what was captured
+    // may lack calls, so say so rather than let counts come out wrong.
+    assert!(
+        !crate::state::installed(),
+        "track-metrics was installed while track_metrics::testing::capture ran, so the capture \
+         may have missed calls: move the tests that call `install()` to a test binary of their \
+         own (a separate file under `tests/`)"
+    );
     (result, recorder.captured())
 }
 

@@ -162,6 +162,7 @@ pub(crate) fn nothing_records() {
 fn say_nothing_records() {
     if !SAID.swap(true, Ordering::Relaxed) {
         log::info!(
+            target: "track_metrics",
             "a `#[track_metrics]` function or `metrics!` family was used, but nothing records \
              it: call `track_metrics::install()` to serve its metrics, or install a `metrics` \
              recorder (such as metrics-exporter-prometheus) to record through it. Calls made \

@@ -22,8 +22,8 @@ use crate::storage::reentry;
 pub(crate) enum Operation {
     /// A counter went up.
     Increase(u64),
-    /// A gauge moved by this much.
-    Move(f64),
+    /// A gauge moved by this much, to this value.
+    Move(f64, f64),
     /// A gauge was set.
     Set(f64),
     /// Observations of a value, this many times.
@@ -85,9 +85,15 @@ impl SeriesKey {
             // The series keeps the value, for an `install()` to come.
             Current::Nothing => {}
             Current::Global(_) => {
+                let mut operation = operation;
                 if self.handle.get().is_none() {
                     if let Some(handle) = reentry::guarded(|| self.resolve(current)) {
                         let _ = self.handle.set(handle);
+                        // The gauge's moves before the recorder was installed are in its
+                        // value: the recorder starts from it rather than from zero.
+                        if let Operation::Move(_, now) = operation {
+                            operation = Operation::Set(now);
+                        }
                     }
                 }
                 if let Some(handle) = self.handle.get() {
@@ -164,7 +170,7 @@ impl SeriesKey {
 fn apply(handle: &Handle, operation: Operation) {
     match (handle, operation) {
         (Handle::Counter(counter), Operation::Increase(amount)) => counter.increment(amount),
-        (Handle::Gauge(gauge), Operation::Move(delta)) => gauge.increment(delta),
+        (Handle::Gauge(gauge), Operation::Move(delta, _)) => gauge.increment(delta),
         (Handle::Gauge(gauge), Operation::Set(value)) => gauge.set(value),
         (Handle::Histogram(histogram), Operation::Observe(value, count)) => {
             histogram.record_many(value, usize::try_from(count).unwrap_or(usize::MAX));
