@@ -245,7 +245,7 @@ pin_project_lite::pin_project! {
                     }
                     route => {
                         let status = if panicked { "panic" } else { "cancelled" };
-                        record_http(*this.method, &route, status, *this.start);
+                        record_http(this.method, &route, status, *this.start);
                     }
                 }
             }
@@ -301,7 +301,7 @@ where
             Some(route) => {
                 let code = output.as_ref().ok().map(Response::status);
                 let status = code.as_ref().map_or("error", |code| code.as_str());
-                record_http(*this.method, &route, status, start);
+                record_http(this.method, &route, status, start);
                 None
             }
             None => None,
