@@ -83,7 +83,7 @@ pub mod __private;
 
 pub use error::{BucketProblem, Error};
 pub use exposition::CONTENT_TYPE;
-pub use exposition::format::Format;
+pub use exposition::format::{Escaping, Format, Protocol};
 #[cfg(feature = "http")]
 pub use install::builder::{ADDR_VARIABLE, DEFAULT_ADDR};
 pub use install::builder::{ExemplarSource, Exporter, ExporterBuilder};
@@ -305,7 +305,7 @@ pub fn install() -> Result<Exporter, Error> {
 /// ```
 /// // The tutorial's Flask route, in any framework: respond with these two.
 /// let (body, content_type) = (track_metrics::render(), track_metrics::CONTENT_TYPE);
-/// assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+/// assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8; escaping=underscores");
 /// # let _ = body;
 /// ```
 pub fn render() -> String {

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 
-use crate::exposition::format::Format;
+use crate::exposition::format::{Escaping, Format, Protocol};
 use crate::model::kind::Kind;
 use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
 use crate::state::{self, Settings};
@@ -143,33 +143,43 @@ fn counts(
 
 /// The exposition in text format 0.0.4; empty before `install()` and from inside a scrape.
 pub(crate) fn text() -> String {
-    let (mut families, globals, _) = current();
-    crate::exposition::text::write(&mut families, globals)
+    let (mut families, settings) = current();
+    let globals = settings.map_or(&[][..], |settings| &settings.global_labels);
+    crate::exposition::text::write(&mut families, globals, Escaping::Underscores)
 }
 
 /// The exposition in `format`; empty before `install()` and from inside a scrape (an
 /// OpenMetrics one still ends in `# EOF`).
 pub(crate) fn exposition(format: Format) -> Vec<u8> {
-    let (mut families, globals, created) = current();
-    match format {
-        Format::Text => crate::exposition::text::write(&mut families, globals).into_bytes(),
-        Format::OpenMetrics => {
-            crate::exposition::openmetrics::write(&mut families, globals, created).into_bytes()
+    let (mut families, settings) = current();
+    let globals = settings.map_or(&[][..], |settings| &settings.global_labels);
+    let created = settings.map_or(0.0, |settings| settings.installed_at);
+    let escaping = format.escaping();
+    match format.protocol() {
+        Protocol::PrometheusText0_0_4 | Protocol::PrometheusText1_0_0 => {
+            crate::exposition::text::write(&mut families, globals, escaping).into_bytes()
+        }
+        Protocol::OpenMetricsText0_0_1 | Protocol::OpenMetricsText1_0_0 => {
+            let options = crate::exposition::openmetrics::Options {
+                globals,
+                created: settings
+                    .filter(|settings| settings.created_lines)
+                    .map(|_| created),
+                escaping,
+            };
+            crate::exposition::openmetrics::write(&mut families, &options).into_bytes()
         }
         #[cfg(feature = "protobuf")]
-        Format::Protobuf => crate::exposition::protobuf::write(&mut families, globals, created),
+        Protocol::PrometheusProto => {
+            crate::exposition::protobuf::write(&mut families, globals, created, escaping)
+        }
     }
 }
 
-/// Every family now, the global labels, and the `_created` time: nothing before `install()` or
-/// from inside a scrape.
-fn current() -> (Vec<FamilySnapshot>, &'static [(String, String)], f64) {
+/// Every family now, and the settings: nothing before `install()` or from inside a scrape.
+fn current() -> (Vec<FamilySnapshot>, Option<&'static Settings>) {
     let settings = state::settings();
-    (
-        settings.and_then(families).unwrap_or_default(),
-        settings.map_or(&[][..], |settings| &settings.global_labels),
-        settings.map_or(0.0, |settings| settings.installed_at),
-    )
+    (settings.and_then(families).unwrap_or_default(), settings)
 }
 
 #[cfg(test)]

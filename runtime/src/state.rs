@@ -51,6 +51,8 @@ pub(crate) struct Settings {
     pub(crate) facade_summaries: bool,
     /// A facade counter without `_total` is written `name_total` in every format.
     pub(crate) facade_counter_suffix: bool,
+    /// OpenMetrics writes `_created` samples.
+    pub(crate) created_lines: bool,
     /// The scrape includes the `process_*` families.
     #[cfg_attr(not(feature = "process"), allow(dead_code))]
     pub(crate) process_metrics: bool,

@@ -13,7 +13,7 @@ fn get_serves_the_exposition_with_the_text_format_content_type() {
     assert_eq!(response.status, 200);
     assert_eq!(
         response.header("content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
+        Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
     );
     let scrape = Exposition::parse(&response.body).unwrap();
     assert_eq!(scrape.value("endpoint_hits_total", &[]), Some(1.0));

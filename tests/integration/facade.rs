@@ -330,7 +330,7 @@ fn zero_observations_of_an_infinite_value_leave_the_sum_valid() {
         "{text}"
     );
     let open_metrics =
-        String::from_utf8(track_metrics::render_as(track_metrics::Format::OpenMetrics)).unwrap();
+        String::from_utf8(track_metrics::render_as(track_metrics::Format::OPENMETRICS)).unwrap();
     assert!(
         open_metrics.contains("facade_zero_many_seconds_sum 0.5\n"),
         "{open_metrics}"

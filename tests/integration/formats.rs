@@ -89,25 +89,44 @@ fn get(accept: Option<&str>, gzip: bool) -> common::Response {
     )
 }
 
+/// What Prometheus 3.5 sends by default.
+const PROMETHEUS_3: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+    application/openmetrics-text;version=0.0.1;q=0.5,\
+    text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+
 #[test]
 fn the_accept_header_picks_the_format_and_gzip_works_with_each() {
     common::exporter();
     for (accept, content_type, starts) in [
-        (None, "text/plain; version=0.0.4; charset=utf-8", &b"# "[..]),
+        (
+            None,
+            "text/plain; version=0.0.4; charset=utf-8; escaping=underscores",
+            &b"# "[..],
+        ),
         (
             Some("*/*"),
-            "text/plain; version=0.0.4; charset=utf-8",
+            "text/plain; version=0.0.4; charset=utf-8; escaping=underscores",
             b"# ",
         ),
         (
             Some(OPENMETRICS),
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
+            b"# ",
+        ),
+        (
+            Some(PROMETHEUS_3),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+            b"# ",
+        ),
+        (
+            Some("text/plain;version=1.0.0;escaping=dots"),
+            "text/plain; version=1.0.0; charset=utf-8; escaping=dots",
             b"# ",
         ),
         (
             Some(PROTOBUF),
             "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; \
-             encoding=delimited",
+             encoding=delimited; escaping=underscores",
             b"",
         ),
     ] {
@@ -409,4 +428,108 @@ print(json.dumps(samples))
         .unwrap();
     assert_eq!(latency[6][0]["trace_id"], trace_id.as_str());
     assert_eq!(latency[6][1], 0.25);
+}
+
+/// Facade names that are valid only as UTF-8 reach each scraper as it asks: quoted with their
+/// dots where it allows UTF-8, escaped by the scheme it names otherwise, underscored when it
+/// names none; in the text formats as in protobuf.
+#[test]
+fn utf8_facade_names_are_quoted_or_escaped_as_the_scraper_asks() {
+    common::exporter();
+    metrics::counter!("formats.utf8.requests", "http.route" => "/a").increment(3);
+    metrics::histogram!("formats.utf8.duration").record(0.5);
+
+    let read = |accept: &str| {
+        let response = get(Some(accept), false);
+        assert_eq!(response.status, 200);
+        let scrape = track_metrics::testing::Exposition::parse(&response.body)
+            .unwrap_or_else(|error| panic!("{accept}: {error}\n{}", response.body));
+        (response.header("content-type").unwrap().to_owned(), scrape)
+    };
+    for (accept, counter, route, duration_count) in [
+        (
+            "text/plain;version=1.0.0;escaping=allow-utf-8",
+            "formats.utf8.requests_total",
+            "http.route",
+            "formats.utf8.duration_count",
+        ),
+        (
+            "text/plain;version=1.0.0;escaping=underscores",
+            "formats_utf8_requests_total",
+            "http_route",
+            "formats_utf8_duration_count",
+        ),
+        (
+            "text/plain;version=0.0.4",
+            "formats_utf8_requests_total",
+            "http_route",
+            "formats_utf8_duration_count",
+        ),
+        (
+            "text/plain;version=1.0.0;escaping=dots",
+            "formats_dot_utf8_dot_requests__total",
+            "http_dot_route",
+            "formats_dot_utf8_dot_duration_count",
+        ),
+        (
+            "text/plain;version=1.0.0;escaping=values",
+            "U__formats_2e_utf8_2e_requests__total",
+            "U__http_2e_route",
+            "U__formats_2e_utf8_2e_duration_count",
+        ),
+    ] {
+        let (content_type, scrape) = read(accept);
+        assert_eq!(
+            scrape.value(counter, &[(route, "/a")]),
+            Some(3.0),
+            "{accept} → {content_type}"
+        );
+        assert_eq!(scrape.value(duration_count, &[]), Some(1.0), "{accept}");
+    }
+
+    // The text itself: the quoted form Prometheus 3 reads, in both formats that carry it.
+    let text = get(Some("text/plain;version=1.0.0;escaping=allow-utf-8"), false).body;
+    assert!(
+        text.contains("{\"formats.utf8.requests_total\",\"http.route\"=\"/a\"} 3\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE \"formats.utf8.duration\" histogram\n"),
+        "{text}"
+    );
+    let open_metrics = get(
+        Some("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8"),
+        false,
+    )
+    .body;
+    for line in [
+        "# TYPE \"formats.utf8.requests\" counter\n",
+        "{\"formats.utf8.requests_total\",\"http.route\"=\"/a\"} 3\n",
+        "{\"formats.utf8.duration_count\"} 1\n",
+    ] {
+        assert!(open_metrics.contains(line), "{line} in {open_metrics}");
+    }
+
+    // Protobuf quotes nothing: the names go as they are, or escaped.
+    for (accept, counter, route) in [
+        (
+            format!("{PROTOBUF};escaping=allow-utf-8"),
+            "formats.utf8.requests_total",
+            "http.route",
+        ),
+        (
+            PROTOBUF.to_owned(),
+            "formats_utf8_requests_total",
+            "http_route",
+        ),
+    ] {
+        let families = decode(&get(Some(&accept), false).bytes);
+        let family = families
+            .iter()
+            .find(|family| family.name.as_deref() == Some(counter))
+            .unwrap_or_else(|| panic!("{accept}: no {counter}"));
+        let metric = &family.metric[0];
+        assert_eq!(metric.label[0].name(), route, "{accept}");
+        assert_eq!(metric.counter.as_ref().unwrap().value(), 3.0);
+    }
 }

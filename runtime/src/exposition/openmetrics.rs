@@ -1,51 +1,66 @@
 //! The OpenMetrics 1.0 text format.
 //!
 //! What differs from text 0.0.4: a counter's family is its name without `_total` and its
-//! samples are `_total` and `_created`; histograms and summaries have `_created` too; `# UNIT`
-//! where the name ends in a base unit; `info` and `stateset` types; exemplars after bucket and
-//! counter samples; double quotes escaped in HELP text; and `# EOF` at the end.
+//! samples are `_total` (and `_created`, when asked for); histograms and summaries may have
+//! `_created` too; `# UNIT` where the name ends in a base unit; `info` and `stateset` types;
+//! exemplars after bucket and counter samples; double quotes escaped in HELP text; and `# EOF`
+//! at the end.
+//!
+//! `_created` samples are left out unless the builder asks for them (as client_golang leaves
+//! them out): Prometheus 3.5 without `--enable-feature=created-timestamp-zero-ingestion` stores
+//! each as a series of its own, one more per counter, histogram and summary. Protobuf carries
+//! the same start time as a field, which costs no series.
 
-use crate::exposition::text::{Number, push_escaped, push_float, push_labels};
+use crate::exposition::text::{Labels, Name, Number, push_escaped, push_float};
 use crate::model::kind::{Kind, counter_family};
+use crate::model::names::Escaping;
 use crate::model::snapshot::{Exemplar, FamilySnapshot, SeriesSnapshot, Value};
-
-/// The `Content-Type` of the OpenMetrics text format.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The units of the OpenMetrics specification that a name may end in, as `_<unit>`.
 const UNITS: [&str; 9] = [
     "seconds", "bytes", "ratio", "joules", "grams", "meters", "volts", "amperes", "celsius",
 ];
 
-/// The exposition of `families`, with `globals` first on every series; `created` is the Unix
-/// time from which every count of this process counts.
-pub(crate) fn write(
-    families: &mut [FamilySnapshot],
-    globals: &[(String, String)],
-    created: f64,
-) -> String {
+/// How one OpenMetrics exposition writes what is not in the families.
+pub(crate) struct Options<'a> {
+    pub(crate) globals: &'a [(String, String)],
+    /// The Unix time from which every count of this process counts, if `_created` samples are
+    /// written.
+    pub(crate) created: Option<f64>,
+    pub(crate) escaping: Escaping,
+}
+
+/// The exposition of `families`.
+pub(crate) fn write(families: &mut [FamilySnapshot], options: &Options<'_>) -> String {
     families.sort_by(|a, b| family_name(a).cmp(family_name(b)));
     let mut out = String::new();
     for family in families.iter_mut() {
         family.series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        let name = family_name(family);
-        let _ = std::fmt::Write::write_fmt(
-            &mut out,
-            format_args!("# TYPE {name} {}\n", type_name(family)),
-        );
+        let name = Name::of(family_name(family), options.escaping);
+        out.push_str("# TYPE ");
+        name.push(&mut out);
+        out.push(' ');
+        out.push_str(type_name(family));
+        out.push('\n');
         if let Some(unit) = unit(family) {
-            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("# UNIT {name} {unit}\n"));
+            out.push_str("# UNIT ");
+            name.push(&mut out);
+            out.push(' ');
+            out.push_str(unit);
+            out.push('\n');
         }
         if let Some(help) = &family.help {
             out.push_str("# HELP ");
-            out.push_str(name);
+            name.push(&mut out);
             out.push(' ');
             push_escaped(&mut out, help, true);
             out.push('\n');
         }
-        let created = family.created.unwrap_or(created);
+        let created = options
+            .created
+            .map(|created| family.created.unwrap_or(created));
         for series in &family.series {
-            write_series(&mut out, family, globals, series, created);
+            write_series(&mut out, &name, family, options, series, created);
         }
     }
     out.push_str("# EOF\n");
@@ -93,20 +108,23 @@ fn unit(family: &FamilySnapshot) -> Option<&'static str> {
 
 fn write_series(
     out: &mut String,
+    name: &Name<'_>,
     family: &FamilySnapshot,
-    globals: &[(String, String)],
+    options: &Options<'_>,
     series: &SeriesSnapshot,
-    created: f64,
+    created: Option<f64>,
 ) {
-    let name = family_name(family);
     let sample = |out: &mut String,
                   suffix: &str,
                   extra: Option<(&str, &str)>,
                   value: Number,
                   exemplar: Option<&Exemplar>| {
-        out.push_str(name);
-        out.push_str(suffix);
-        push_labels(out, globals, series, extra);
+        let labels = Labels {
+            globals: options.globals,
+            series,
+            extra,
+        };
+        name.push_sample(out, suffix, labels, options.escaping);
         out.push(' ');
         value.push(out);
         if let Some(exemplar) = exemplar {
@@ -119,11 +137,15 @@ fn write_series(
     match (&series.value, family.kind) {
         (Value::Int(value), Kind::Counter) => {
             sample(out, "_total", None, Number::Int(*value), exemplar(0));
-            sample(out, "_created", None, Number::Float(created), None);
+            if let Some(created) = created {
+                sample(out, "_created", None, Number::Float(created), None);
+            }
         }
         (Value::Float(value), Kind::Counter) => {
             sample(out, "_total", None, Number::Float(*value), exemplar(0));
-            sample(out, "_created", None, Number::Float(created), None);
+            if let Some(created) = created {
+                sample(out, "_created", None, Number::Float(created), None);
+            }
         }
         (Value::Int(value), Kind::Info) if type_name(family) == "info" => {
             sample(out, "_info", None, Number::Int(*value), None);
@@ -167,12 +189,20 @@ fn write_series(
                 sample(out, "_count", None, Number::Int(count), None);
                 sample(out, "_sum", None, Number::Float(*sum), None);
             }
-            sample(out, "_created", None, Number::Float(created), None);
+            if let Some(created) = created {
+                sample(out, "_created", None, Number::Float(created), None);
+            }
         }
         (Value::StateSet { states, current }, _) => {
             for (index, state) in states.iter().enumerate() {
                 let value = u64::from(index == *current);
-                sample(out, "", Some((name, state)), Number::Int(value), None);
+                sample(
+                    out,
+                    "",
+                    Some((family.name, state)),
+                    Number::Int(value),
+                    None,
+                );
             }
         }
         (
@@ -201,7 +231,9 @@ fn write_series(
                 sample(out, "_count", None, Number::Int(*count), None);
                 sample(out, "_sum", None, Number::Float(*sum), None);
             }
-            sample(out, "_created", None, Number::Float(created), None);
+            if let Some(created) = created {
+                sample(out, "_created", None, Number::Float(created), None);
+            }
         }
     }
 }

@@ -9,31 +9,33 @@ use std::time::Duration;
 use prost::Message as _;
 
 use crate::model::kind::Kind;
+use crate::model::names::{Escaping, escape};
 use crate::model::snapshot::{Exemplar, FamilySnapshot, NativeBuckets, SeriesSnapshot, Value};
 
-/// The `Content-Type` of the protobuf format.
-pub const CONTENT_TYPE: &str =
-    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
-
-/// The exposition of `families`, with `globals` first on every series; `created` is the Unix
-/// time from which every count of this process counts.
+/// The exposition of `families`, with `globals` first on every series, names escaped as
+/// `escaping` says (protobuf quotes nothing: with UTF-8 allowed, names go as they are);
+/// `created` is the Unix time from which every count of this process counts.
 pub(crate) fn write(
     families: &mut [FamilySnapshot],
     globals: &[(String, String)],
     created: f64,
+    escaping: Escaping,
 ) -> Vec<u8> {
     families.sort_by(|a, b| a.name.cmp(b.name));
     let mut out = Vec::new();
     for family in families.iter_mut() {
         family.series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let written = crate::exposition::text::written_name(family);
         let message = wire::MetricFamily {
-            name: Some(crate::exposition::text::written_name(family).into_owned()),
+            name: Some(escape(&written, escaping, false).into_owned()),
             help: family.help.as_ref().map(|help| help.to_string()),
             r#type: Some(metric_type(family.kind) as i32),
             metric: family
                 .series
                 .iter()
-                .flat_map(|series| metrics(family.name, family.kind, globals, series, created))
+                .flat_map(|series| {
+                    metrics(family.name, family.kind, globals, series, created, escaping)
+                })
                 .collect(),
             unit: None,
         };
@@ -59,16 +61,19 @@ fn metrics(
     globals: &[(String, String)],
     series: &SeriesSnapshot,
     created: f64,
+    escaping: Escaping,
 ) -> Vec<wire::Metric> {
     let Value::StateSet { states, current } = series.value else {
-        return vec![metric(kind, globals, series, created)];
+        return vec![metric(kind, globals, series, created, escaping)];
     };
     states
         .iter()
         .enumerate()
         .map(|(index, state)| {
-            let mut metric = metric(kind, globals, series, created);
-            metric.label.push(pair(name, state));
+            let mut metric = metric(kind, globals, series, created, escaping);
+            metric
+                .label
+                .push(pair(&escape(name, escaping, true), state));
             metric.gauge = Some(wire::Gauge {
                 value: Some(if index == current { 1.0 } else { 0.0 }),
             });
@@ -82,13 +87,14 @@ fn metric(
     globals: &[(String, String)],
     series: &SeriesSnapshot,
     created: f64,
+    escaping: Escaping,
 ) -> wire::Metric {
     let label = globals
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .chain(series.labels.iter().map(|(name, value)| (*name, &**value)))
         .filter(|(_, value)| !value.is_empty())
-        .map(|(name, value)| pair(name, value))
+        .map(|(name, value)| pair(&escape(name, escaping, true), value))
         .collect();
     let exemplar = |index: usize| {
         series

@@ -1,35 +1,108 @@
-//! The Prometheus text exposition format 0.0.4.
+//! The Prometheus text exposition format, 0.0.4 and 1.0.0 (the same lines; 1.0.0 says how
+//! names are escaped, and may carry names valid only as UTF-8, quoted).
 //!
 //! Families are sorted by name and series by labels, so that two scrapes of the same state are
-//! the same text and diffs between scrapes are readable. Escapes are exact: in label values a
-//! backslash, a double quote and a line feed; in HELP text a backslash and a line feed.
+//! the same text and diffs between scrapes are readable. Escapes are exact: in label values and
+//! quoted names a backslash, a double quote and a line feed; in HELP text a backslash and a line
+//! feed.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::model::kind::{Kind, counter_total};
+use crate::model::names::{Escaping, escape, is_label_name, is_metric_name};
 use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
 
 /// The `Content-Type` of the Prometheus text exposition format that [`render`](crate::render)
 /// produces.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores";
 
-/// The exposition of `families`, with `globals` first on every series.
-pub(crate) fn write(families: &mut [FamilySnapshot], globals: &[(String, String)]) -> String {
+/// A metric name as one exposition writes it: escaped as its scheme says, or, where the scheme
+/// allows UTF-8 and the name needs it, quoted inside the braces.
+pub(crate) struct Name<'a> {
+    text: Cow<'a, str>,
+    quoted: bool,
+}
+
+impl<'a> Name<'a> {
+    pub(crate) fn of(name: &'a str, escaping: Escaping) -> Self {
+        Name {
+            quoted: escaping == Escaping::AllowUtf8 && !is_metric_name(name),
+            text: escape(name, escaping, false),
+        }
+    }
+
+    /// The name alone, as HELP, TYPE and UNIT lines write it.
+    pub(crate) fn push(&self, out: &mut String) {
+        if self.quoted {
+            push_quoted(out, &self.text);
+        } else {
+            out.push_str(&self.text);
+        }
+    }
+
+    /// The start of a sample line: the name with `suffix` and its labels, as
+    /// `name_suffix{labels}` or `{"name_suffix",labels}`.
+    pub(crate) fn push_sample(
+        &self,
+        out: &mut String,
+        suffix: &str,
+        labels: Labels<'_>,
+        escaping: Escaping,
+    ) {
+        if self.quoted {
+            let mut name = String::with_capacity(self.text.len() + suffix.len());
+            name.push_str(&self.text);
+            name.push_str(suffix);
+            push_labels(out, Some(&name), labels, escaping);
+        } else {
+            out.push_str(&self.text);
+            out.push_str(suffix);
+            push_labels(out, None, labels, escaping);
+        }
+    }
+}
+
+/// `"text"`, with a backslash, a double quote and a line feed escaped.
+fn push_quoted(out: &mut String, text: &str) {
+    out.push('"');
+    push_escaped(out, text, true);
+    out.push('"');
+}
+
+/// The labels of one sample: the global ones, the series' own, and one the format adds.
+#[derive(Clone, Copy)]
+pub(crate) struct Labels<'a> {
+    pub(crate) globals: &'a [(String, String)],
+    pub(crate) series: &'a SeriesSnapshot,
+    pub(crate) extra: Option<(&'a str, &'a str)>,
+}
+
+/// The exposition of `families`, with `globals` first on every series, names written as
+/// `escaping` says.
+pub(crate) fn write(
+    families: &mut [FamilySnapshot],
+    globals: &[(String, String)],
+    escaping: Escaping,
+) -> String {
     families.sort_by(|a, b| a.name.cmp(b.name));
     let mut out = String::new();
     for family in families.iter_mut() {
         family.series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        let name = written_name(family);
+        let written = written_name(family);
+        let name = Name::of(&written, escaping);
         if let Some(help) = &family.help {
             out.push_str("# HELP ");
-            out.push_str(&name);
+            name.push(&mut out);
             out.push(' ');
             push_escaped(&mut out, help, false);
             out.push('\n');
         }
-        let _ = writeln!(out, "# TYPE {name} {}", family.kind.type_name());
+        out.push_str("# TYPE ");
+        name.push(&mut out);
+        let _ = writeln!(out, " {}", family.kind.type_name());
         for series in &family.series {
-            write_series(&mut out, &name, globals, series);
+            write_series(&mut out, &name, family.name, globals, series, escaping);
         }
     }
     out
@@ -47,14 +120,19 @@ pub(crate) fn written_name(family: &FamilySnapshot) -> std::borrow::Cow<'static,
 
 fn write_series(
     out: &mut String,
-    name: &str,
+    name: &Name<'_>,
+    family: &str,
     globals: &[(String, String)],
     series: &SeriesSnapshot,
+    escaping: Escaping,
 ) {
     let sample = |out: &mut String, suffix: &str, extra: Option<(&str, &str)>, value: Number| {
-        out.push_str(name);
-        out.push_str(suffix);
-        push_labels(out, globals, series, extra);
+        let labels = Labels {
+            globals,
+            series,
+            extra,
+        };
+        name.push_sample(out, suffix, labels, escaping);
         out.push(' ');
         value.push(out);
         out.push('\n');
@@ -89,7 +167,7 @@ fn write_series(
         Value::StateSet { states, current } => {
             for (index, state) in states.iter().enumerate() {
                 let value = u64::from(index == *current);
-                sample(out, "", Some((name, state)), Number::Int(value));
+                sample(out, "", Some((family, state)), Number::Int(value));
             }
         }
         Value::Summary {
@@ -114,35 +192,58 @@ fn write_series(
     }
 }
 
-/// Appends `{globals,own,extra}` (nothing when all are empty), values escaped.
+/// Appends `{globals,own,extra}` (nothing when all are empty and no name is quoted), values
+/// escaped, label names escaped or quoted as `escaping` says; a quoted metric name goes first
+/// inside the braces.
 pub(crate) fn push_labels(
     out: &mut String,
-    globals: &[(String, String)],
-    series: &SeriesSnapshot,
-    extra: Option<(&str, &str)>,
+    quoted_name: Option<&str>,
+    labels: Labels<'_>,
+    escaping: Escaping,
 ) {
-    let globals = globals
+    let globals = labels
+        .globals
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()));
-    let own = series.labels.iter().map(|(name, value)| (*name, &**value));
+    let own = labels
+        .series
+        .labels
+        .iter()
+        .map(|(name, value)| (*name, &**value));
     // An empty value is no label in Prometheus: leaving it out keeps one spelling per series.
     let mut pairs = globals
         .chain(own)
-        .chain(extra)
+        .chain(labels.extra)
         .filter(|(_, value)| !value.is_empty())
         .peekable();
-    if pairs.peek().is_some() {
-        out.push('{');
-        for (index, (name, value)) in pairs.enumerate() {
-            if index > 0 {
-                out.push(',');
-            }
-            out.push_str(name);
-            out.push_str("=\"");
-            push_escaped(out, value, true);
-            out.push('"');
+    if pairs.peek().is_none() && quoted_name.is_none() {
+        return;
+    }
+    out.push('{');
+    let mut first = true;
+    if let Some(name) = quoted_name {
+        push_quoted(out, name);
+        first = false;
+    }
+    for (name, value) in pairs {
+        if !first {
+            out.push(',');
         }
-        out.push('}');
+        first = false;
+        push_label_name(out, name, escaping);
+        out.push_str("=\"");
+        push_escaped(out, value, true);
+        out.push('"');
+    }
+    out.push('}');
+}
+
+/// A label name: as it is if legacy-valid, else escaped, or quoted where UTF-8 is allowed.
+pub(crate) fn push_label_name(out: &mut String, name: &str, escaping: Escaping) {
+    if escaping == Escaping::AllowUtf8 && !is_label_name(name) {
+        push_quoted(out, name);
+    } else {
+        out.push_str(&escape(name, escaping, true));
     }
 }
 
@@ -241,7 +342,7 @@ mod tests {
         ];
         let globals = [("service".to_owned(), "api".to_owned())];
         assert_eq!(
-            write(&mut families, &globals),
+            write(&mut families, &globals, Escaping::Underscores),
             "# TYPE a_seconds histogram\n\
              a_seconds_bucket{service=\"api\",le=\"0.5\"} 1\n\
              a_seconds_bucket{service=\"api\",le=\"1\"} 1\n\
@@ -275,7 +376,7 @@ mod tests {
             )],
         }];
         assert_eq!(
-            write(&mut families, &[]),
+            write(&mut families, &[], Escaping::Underscores),
             "# HELP s S\n# TYPE s summary\ns{quantile=\"0.5\"} NaN\ns{quantile=\"0.99\"} +Inf\n\
              s_sum -Inf\ns_count 0\n"
         );

@@ -129,6 +129,7 @@ pub struct ExporterBuilder {
     global_recorder: bool,
     facade_summaries: bool,
     facade_counter_suffix: bool,
+    created_lines: bool,
     /// `None` until set: the page at `/` when there is a listener, else no page.
     #[cfg_attr(not(any(feature = "http", feature = "axum")), allow(dead_code))]
     live_page: Option<Option<String>>,
@@ -182,6 +183,7 @@ impl ExporterBuilder {
             global_recorder: true,
             facade_summaries: false,
             facade_counter_suffix: true,
+            created_lines: false,
             live_page: None,
         }
     }
@@ -386,7 +388,7 @@ impl ExporterBuilder {
     ///     .exemplar_source(Some(current_trace))
     ///     .install()?;
     /// handle();
-    /// let format = track_metrics::Format::OpenMetrics;
+    /// let format = track_metrics::Format::OPENMETRICS;
     /// let text = String::from_utf8(track_metrics::render_as(format)).unwrap();
     /// assert!(text.contains(r#"# {trace_id="07070707070707070707070707070707",span_id="0909090909090909"}"#));
     /// # Ok::<(), track_metrics::Error>(())
@@ -441,6 +443,16 @@ impl ExporterBuilder {
         self
     }
 
+    /// Whether OpenMetrics expositions carry `_created` samples (when each count started):
+    /// `false` by default, as in client_golang, since Prometheus 3.5 stores each one as a series
+    /// of its own unless started with `--enable-feature=created-timestamp-zero-ingestion`, one
+    /// more series per counter, histogram and summary. Protobuf carries the same time as a field
+    /// whatever this says, which costs no series.
+    pub fn created_lines(mut self, enabled: bool) -> Self {
+        self.created_lines = enabled;
+        self
+    }
+
     /// Installs the global recorder and starts the endpoint.
     ///
     /// # Errors
@@ -492,6 +504,7 @@ pub(crate) struct Parts {
     pub(crate) global_recorder: bool,
     pub(crate) facade_summaries: bool,
     pub(crate) facade_counter_suffix: bool,
+    pub(crate) created_lines: bool,
     #[cfg_attr(not(any(feature = "http", feature = "axum")), allow(dead_code))]
     pub(crate) live_page: Option<String>,
 }
@@ -519,6 +532,7 @@ impl ExporterBuilder {
             global_recorder: self.global_recorder,
             facade_summaries: self.facade_summaries,
             facade_counter_suffix: self.facade_counter_suffix,
+            created_lines: self.created_lines,
             live_page: self.resolved_live_page(),
         }
     }

@@ -110,6 +110,7 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
         native_layout: NativeLayout::new(parts.native.factor, parts.native.max_buckets),
         native_everywhere: parts.native.everywhere,
         facade_summaries: parts.facade_summaries,
+        created_lines: parts.created_lines,
         facade_counter_suffix: parts.facade_counter_suffix,
         native_families: infos
             .iter()

@@ -38,6 +38,99 @@ pub(crate) const CRATE_LABELS: [(&str, &str); 5] = [
     ),
 ];
 
+/// How names that are valid only as UTF-8 (from the `metrics` facade: `http.server.duration`)
+/// are written; names of the legacy character set `[a-zA-Z_:][a-zA-Z0-9_:]*` are written as
+/// they are in every scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Escaping {
+    /// As they are, quoted in the text formats: `{"http.server.duration",le="0.1"} 3`.
+    AllowUtf8,
+    /// Every other character becomes `_`: `http_server_duration`. What a scraper that says
+    /// nothing gets.
+    Underscores,
+    /// `.` becomes `_dot_`, `_` becomes `__`, any other character `__`:
+    /// `http_dot_server_dot_duration`.
+    Dots,
+    /// `U__` then the name with `_` doubled and any other character as its code point in hex
+    /// between underscores: `U__http_2e_server_2e_duration`.
+    Values,
+}
+
+impl Escaping {
+    /// The scheme an `escaping` parameter names.
+    pub(crate) fn parse(value: &str) -> Option<Escaping> {
+        match value {
+            "allow-utf-8" => Some(Escaping::AllowUtf8),
+            "underscores" => Some(Escaping::Underscores),
+            "dots" => Some(Escaping::Dots),
+            "values" => Some(Escaping::Values),
+            _ => None,
+        }
+    }
+
+    pub(crate) const ALL: [Escaping; 4] = [
+        Escaping::AllowUtf8,
+        Escaping::Underscores,
+        Escaping::Dots,
+        Escaping::Values,
+    ];
+}
+
+/// A metric or label name as `escaping` writes it, before quoting: unchanged when it is of the
+/// legacy character set (`[a-zA-Z_:][a-zA-Z0-9_:]*` for a metric, without `:` for a label) or
+/// the scheme allows UTF-8; else escaped as prometheus/common's `EscapeName` does.
+pub(crate) fn escape(name: &str, escaping: Escaping, label: bool) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let legacy = if label {
+        is_label_name(name)
+    } else {
+        is_metric_name(name)
+    };
+    if legacy || name.is_empty() || escaping == Escaping::AllowUtf8 {
+        return Cow::Borrowed(name);
+    }
+    // The characters each scheme keeps: a label name never keeps `:`.
+    let keeps = |c: char, first: bool| {
+        c.is_ascii_alphabetic()
+            || c == '_'
+            || (c == ':' && !label)
+            || (!first && c.is_ascii_digit())
+    };
+    let mut out = String::with_capacity(name.len() + 8);
+    match escaping {
+        Escaping::Underscores => {
+            for (index, c) in name.chars().enumerate() {
+                out.push(if keeps(c, index == 0) { c } else { '_' });
+            }
+        }
+        Escaping::Dots => {
+            for (index, c) in name.chars().enumerate() {
+                match c {
+                    '_' => out.push_str("__"),
+                    '.' => out.push_str("_dot_"),
+                    c if keeps(c, index == 0) => out.push(c),
+                    _ => out.push_str("__"),
+                }
+            }
+        }
+        Escaping::Values => {
+            out.push_str("U__");
+            for (index, c) in name.chars().enumerate() {
+                match c {
+                    '_' => out.push_str("__"),
+                    c if keeps(c, index == 0) => out.push(c),
+                    c => {
+                        use std::fmt::Write as _;
+                        let _ = write!(out, "_{:x}_", u32::from(c));
+                    }
+                }
+            }
+        }
+        Escaping::AllowUtf8 => unreachable!("returned above"),
+    }
+    Cow::Owned(out)
+}
+
 /// `[a-zA-Z_][a-zA-Z0-9_]*`: a label name, and a metric name without the colons that only
 /// recording rules use.
 pub(crate) fn is_label_name(name: &str) -> bool {
@@ -85,34 +178,6 @@ pub(crate) fn label_problem_for(kind: Kind, name: &str) -> Option<&'static str> 
     }
 }
 
-/// A metric name made valid the way metrics-exporter-prometheus 0.18 does it
-/// (`formatting::sanitize_metric_name`): every character outside `[a-zA-Z0-9_:]`, and a leading
-/// digit, becomes `_`. A service moving from that exporter keeps its series names.
-pub(crate) fn sanitize_metric_name(name: &str) -> String {
-    name.chars()
-        .enumerate()
-        .map(|(index, c)| {
-            let valid = c.is_ascii_alphabetic()
-                || c == '_'
-                || c == ':'
-                || (index > 0 && c.is_ascii_digit());
-            if valid { c } else { '_' }
-        })
-        .collect()
-}
-
-/// A label name made valid the way metrics-exporter-prometheus 0.18 does it
-/// (`formatting::sanitize_label_key`): as for metric names, without the colon.
-pub(crate) fn sanitize_label_key(key: &str) -> String {
-    key.chars()
-        .enumerate()
-        .map(|(index, c)| {
-            let valid = c.is_ascii_alphabetic() || c == '_' || (index > 0 && c.is_ascii_digit());
-            if valid { c } else { '_' }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,7 +197,13 @@ mod tests {
             ("héllo", "h_llo"),
             ("", ""),
         ] {
-            assert_eq!(sanitize_metric_name(input), expected, "{input}");
+            // Escaped to underscores, as the scrapes of Prometheus 2 and of tools that say
+            // nothing get them.
+            assert_eq!(
+                escape(input, Escaping::Underscores, false),
+                expected,
+                "{input}"
+            );
         }
         for (input, expected) in [
             ("*", "_"),
@@ -144,8 +215,59 @@ mod tests {
             ("123", "_23"),
             ("a-b", "a_b"),
         ] {
-            assert_eq!(sanitize_label_key(input), expected, "{input}");
+            // metrics-exporter-prometheus's `sanitize_label_key` cases: the same as escaping.
+            assert_eq!(
+                escape(input, Escaping::Underscores, true),
+                expected,
+                "{input}"
+            );
         }
+    }
+
+    #[test]
+    fn escaping_as_prometheus_common_does() {
+        // The cases of common's `TestEscapeName` and the escaping-schemes specification.
+        for (name, underscores, dots, values) in [
+            (
+                "no:escaping_required",
+                "no:escaping_required",
+                "no:escaping_required",
+                "no:escaping_required",
+            ),
+            (
+                "mysystem.prod.west.cpu.load_total",
+                "mysystem_prod_west_cpu_load_total",
+                "mysystem_dot_prod_dot_west_dot_cpu_dot_load__total",
+                "U__mysystem_2e_prod_2e_west_2e_cpu_2e_load__total",
+            ),
+            (
+                "http.status:sum",
+                "http_status:sum",
+                "http_dot_status:sum",
+                "U__http_2e_status:sum",
+            ),
+            (
+                "label with 😱",
+                "label_with__",
+                "label__with____",
+                "U__label_20_with_20__1f631_",
+            ),
+            ("花火", "__", "____", "U___82b1__706b_"),
+            ("1foo", "_foo", "__foo", "U___31_foo"),
+            ("a..b", "a__b", "a_dot__dot_b", "U__a_2e__2e_b"),
+        ] {
+            assert_eq!(
+                escape(name, Escaping::Underscores, false),
+                underscores,
+                "{name}"
+            );
+            assert_eq!(escape(name, Escaping::Dots, false), dots, "{name}");
+            assert_eq!(escape(name, Escaping::Values, false), values, "{name}");
+            assert_eq!(escape(name, Escaping::AllowUtf8, false), name);
+        }
+        // A label name keeps no colon.
+        assert_eq!(escape("a:b", Escaping::Underscores, true), "a_b");
+        assert_eq!(escape("a:b", Escaping::Underscores, false), "a:b");
     }
 
     #[test]

@@ -26,8 +26,7 @@ use metrics_util::registry::{Registry, Storage};
 
 use crate::model::kind::Kind;
 use crate::model::names::{
-    OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE, is_metric_name, label_problem_for, sanitize_label_key,
-    sanitize_metric_name,
+    Escaping, OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE, escape, label_problem_for,
 };
 use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Value};
 use crate::state::Settings;
@@ -243,8 +242,6 @@ fn identity(labels: &KeyLabels) -> KeyLabels {
 }
 
 struct FacadeFamily {
-    /// The name as the first key gave it, before sanitising.
-    raw_name: String,
     kind: Kind,
     bounds: &'static [f64],
     series: Vec<(Labels, Handle)>,
@@ -327,6 +324,10 @@ impl Store {
         if registered == Kind::Histogram
             && self.settings.facade_summaries
             && !self.settings.family_buckets.contains_key(name)
+            && !self
+                .settings
+                .family_buckets
+                .contains_key(escape(name, Escaping::Underscores, false).as_ref())
         {
             Kind::Summary
         } else {
@@ -334,40 +335,68 @@ impl Store {
         }
     }
 
+    /// The sample names a family of `kind` named `name` writes under every escaping scheme,
+    /// each marked with its scheme: two families never meet in any one scrape.
+    fn samples_everywhere(kind: Kind, name: &str) -> Vec<String> {
+        Escaping::ALL
+            .into_iter()
+            .flat_map(|escaping| {
+                kind.sample_names(&escape(name, escaping, false))
+                    .into_iter()
+                    .map(move |sample| format!("{escaping:?}:{sample}"))
+            })
+            .collect()
+    }
+
     /// Checks `key` for a family of `kind`: where its series goes, or why it cannot.
+    ///
+    /// Names are kept as they are, the metric's and the labels': a scraper that allows UTF-8
+    /// gets them so, quoted, the others escaped (to underscores by default, as
+    /// metrics-exporter-prometheus writes them).
     fn check(&self, families: &Families, key: &Key, registered: Kind) -> Result<Target, Refusal> {
-        let name = sanitize_metric_name(key.name());
+        let name = key.name();
         // `__` names are Prometheus's own, as for labels.
-        if !is_metric_name(&name) || name.starts_with("__") {
+        let underscored = escape(name, Escaping::Underscores, false);
+        if name.is_empty() || underscored.starts_with("__") {
             return Err(Refusal::InvalidName);
         }
-        let kind = self.family_kind(registered, &name);
-        if kind
-            .sample_names(&name)
-            .iter()
-            .any(|sample| families.reserved.contains(sample))
-        {
+        let kind = self.family_kind(registered, name);
+        if Escaping::ALL.into_iter().any(|escaping| {
+            kind.sample_names(&escape(name, escaping, false))
+                .iter()
+                .any(|sample| families.reserved.contains(sample))
+        }) {
             return Err(Refusal::ReservedName);
         }
         let mut labels: KeyLabels = Vec::new();
         for label in key.labels() {
-            let label_name = sanitize_label_key(label.key());
-            if label_problem_for(kind, &label_name).is_some() {
+            let label_name = label.key();
+            let underscored = escape(label_name, Escaping::Underscores, true);
+            // Checked as the scrapes that allow no UTF-8 get it: those rules are Prometheus's.
+            if label_problem_for(kind, &underscored).is_some() {
                 return Err(Refusal::ReservedLabel);
             }
-            if self.global_labels.contains(&label_name) {
+            if self
+                .global_labels
+                .iter()
+                .any(|global| *global == underscored || global == label_name)
+            {
                 return Err(Refusal::GlobalLabel);
             }
-            if labels.iter().any(|(existing, _)| *existing == label_name) {
+            // Two names that one scheme writes alike would be one label in that scrape.
+            let meet = |existing: &str| {
+                Escaping::ALL.into_iter().any(|escaping| {
+                    escape(existing, escaping, true) == escape(label_name, escaping, true)
+                })
+            };
+            if labels.iter().any(|(existing, _)| meet(existing)) {
                 return Err(Refusal::DuplicateLabel);
             }
-            labels.push((label_name, label.value().to_owned()));
+            labels.push((label_name.to_owned(), label.value().to_owned()));
         }
-        match families.by_name.get_key_value(name.as_str()) {
+        match families.by_name.get_key_value(name) {
             Some((name, family)) => {
-                if family.raw_name != key.name() {
-                    Err(Refusal::NameClash)
-                } else if family.kind != kind {
+                if family.kind != kind {
                     Err(Refusal::KindConflict)
                 } else {
                     Ok(Target {
@@ -378,8 +407,7 @@ impl Store {
                     })
                 }
             }
-            None if kind
-                .sample_names(&name)
+            None if Self::samples_everywhere(kind, name)
                 .iter()
                 .any(|sample| families.samples.contains_key(sample)) =>
             {
@@ -387,7 +415,7 @@ impl Store {
             }
             None if families.by_name.len() >= MAX_FAMILIES => Err(Refusal::TooManyFamilies),
             None => Ok(Target {
-                name,
+                name: name.to_owned(),
                 kind,
                 exists: false,
                 labels,
@@ -470,7 +498,7 @@ impl Store {
         let name = intern(target.name);
         let kind = target.kind;
         if !target.exists {
-            for sample in kind.sample_names(name) {
+            for sample in Self::samples_everywhere(kind, name) {
                 families.samples.insert(sample, name);
             }
         }
@@ -479,7 +507,6 @@ impl Store {
             .by_name
             .entry(name)
             .or_insert_with(|| FacadeFamily {
-                raw_name: key.name().to_owned(),
                 kind,
                 bounds: settings.buckets_of(name),
                 series: Vec::new(),
@@ -563,19 +590,20 @@ impl Facade {
     #[cfg(feature = "axum")]
     pub(crate) fn claim(&self, names: &[(&'static str, Kind)]) -> Result<(), String> {
         let mut families = self.store().families();
+        let taken = names.iter().find_map(|(name, kind)| {
+            Store::samples_everywhere(*kind, name)
+                .iter()
+                .find_map(|sample| families.samples.get(sample).copied())
+        });
+        if let Some(name) = taken {
+            return Err(format!(
+                "the application records `{name}` through the `metrics` facade already"
+            ));
+        }
         let samples: Vec<String> = names
             .iter()
             .flat_map(|(name, kind)| kind.sample_names(name))
             .collect();
-        if let Some(sample) = samples
-            .iter()
-            .find(|sample| families.samples.contains_key(*sample))
-        {
-            return Err(format!(
-                "the application records `{}` through the `metrics` facade already",
-                families.samples[sample]
-            ));
-        }
         families.reserved.extend(samples);
         Ok(())
     }
@@ -604,7 +632,7 @@ impl Facade {
     }
 
     fn describe(&self, key: &KeyName, description: SharedString) {
-        let name = sanitize_metric_name(key.as_str());
+        let name = key.as_str().to_owned();
         let mut families = self.store().families();
         if families.descriptions.len() < MAX_DESCRIPTIONS
             || families.descriptions.contains_key(&name)

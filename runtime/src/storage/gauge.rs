@@ -108,14 +108,13 @@ impl Gauge {
     /// Adds `delta`.
     #[inline]
     pub fn add(&self, delta: f64) {
-        let previous = self
+        let _ = self
             .bits
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
                 Some((f64::from_bits(current) + delta).to_bits())
-            })
-            .unwrap_or_else(|current| current);
+            });
         if let Some(key) = self.forward {
-            key.forward(Operation::Move(delta, f64::from_bits(previous) + delta));
+            key.forward(Operation::Move(delta));
         }
     }
 

@@ -142,14 +142,24 @@ impl Parser {
         if let Some(comment) = line.strip_prefix('#') {
             let comment = comment.trim_start_matches([' ', '\t']);
             if let Some(rest) = comment.strip_prefix("HELP ") {
-                let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
-                let help = unescape(help, false)?;
+                let (name, help) = parse_name(rest)?;
+                let help = match help {
+                    "" => String::new(),
+                    _ => unescape(
+                        help.strip_prefix(' ')
+                            .ok_or("expected a space after the name")?,
+                        false,
+                    )?,
+                };
+                let name = name.as_str();
                 let family = self.family_for_header(name)?;
                 if family.help.replace(help).is_some() {
                     return Err(format!("a second HELP line for `{name}`"));
                 }
             } else if let Some(rest) = comment.strip_prefix("TYPE ") {
-                let (name, kind) = rest.split_once(' ').ok_or("a TYPE line needs a type")?;
+                let (name, kind) = parse_name(rest)?;
+                let name = name.as_str();
+                let kind = kind.strip_prefix(' ').ok_or("a TYPE line needs a type")?;
                 if !matches!(
                     kind,
                     "counter" | "gauge" | "histogram" | "summary" | "untyped"
@@ -182,9 +192,6 @@ impl Parser {
     }
 
     fn family_for_header(&mut self, name: &str) -> Result<&mut Family, String> {
-        if !is_metric_name(name) {
-            return Err(format!("invalid metric name `{name}`"));
-        }
         self.open(name)
     }
 
@@ -322,16 +329,38 @@ fn check_histogram(family: &Family) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads a sample line: `name{labels} value [timestamp]`, or the Prometheus text 1.0.0 form of
+/// a name outside the legacy character set, `{"name",labels} value [timestamp]`.
 fn parse_sample(line: &str) -> Result<Sample, String> {
-    let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
-    let name = &line[..name_end];
-    if !is_metric_name(name) {
-        return Err(format!("invalid metric name `{name}`"));
-    }
-    let mut rest = &line[name_end..];
     let mut labels = Vec::new();
-    if let Some(after_brace) = rest.strip_prefix('{') {
-        rest = parse_labels(after_brace, &mut labels)?;
+    let (name, mut rest) = match line.strip_prefix('{') {
+        Some(inside) => {
+            let (name, after) = parse_name(inside.trim_start_matches([' ', '\t']))?;
+            if !name_is_quoted(inside) {
+                return Err("a name inside the braces must be quoted".to_owned());
+            }
+            let after = after.trim_start_matches([' ', '\t']);
+            let labels_start = match after.strip_prefix(',') {
+                Some(more) => more,
+                None if after.starts_with('}') => after,
+                None => return Err("expected `,` or `}` after the name".to_owned()),
+            };
+            (name, parse_labels(labels_start, &mut labels)?)
+        }
+        None => {
+            let (name, mut rest) = parse_name(line)?;
+            if name_is_quoted(line) {
+                return Err("a quoted name goes inside the braces".to_owned());
+            }
+            if let Some(after_brace) = rest.strip_prefix('{') {
+                rest = parse_labels(after_brace, &mut labels)?;
+            }
+            (name, rest)
+        }
+    };
+    rest = rest.trim_end_matches([' ', '\t']);
+    if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
+        return Err(format!("expected a space before the value, found `{rest}`"));
     }
     let mut fields = rest.split([' ', '\t']).filter(|field| !field.is_empty());
     let value = parse_value(fields.next().ok_or("a sample needs a value")?)?;
@@ -347,7 +376,7 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
         return Err(format!("unexpected `{extra}` after the value"));
     }
     Ok(Sample {
-        name: name.to_owned(),
+        name,
         labels,
         value,
         timestamp,
@@ -364,14 +393,25 @@ fn parse_labels<'a>(
         if let Some(after) = rest.strip_prefix('}') {
             return Ok(after);
         }
-        let key_end = rest
-            .find(['=', ' ', '\t'])
-            .ok_or("unterminated label set")?;
-        let key = &rest[..key_end];
-        if !crate::model::names::is_label_name(key) {
-            return Err(format!("invalid label name `{key}`"));
-        }
-        rest = rest[key_end..].trim_start_matches([' ', '\t']);
+        let (key, after_key) = if let Some(quoted) = rest.strip_prefix('"') {
+            let (key, after) = split_quoted(quoted)?;
+            let key = unescape(key, true)?;
+            if key.is_empty() {
+                return Err("a quoted label name is empty".to_owned());
+            }
+            (key, after)
+        } else {
+            let key_end = rest
+                .find(['=', ' ', '\t'])
+                .ok_or("unterminated label set")?;
+            let key = &rest[..key_end];
+            if !crate::model::names::is_label_name(key) {
+                return Err(format!("invalid label name `{key}`"));
+            }
+            (key.to_owned(), &rest[key_end..])
+        };
+        let key = key.as_str();
+        rest = after_key.trim_start_matches([' ', '\t']);
         rest = rest
             .strip_prefix("=\"")
             .ok_or_else(|| format!("label `{key}` needs `=\"value\"`"))?;
@@ -435,6 +475,29 @@ fn parse_value(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Reads a metric name, legacy (`a_b:c`) or quoted (`"a.b"`, escapes as in label values), and
+/// returns it with what follows.
+fn parse_name(text: &str) -> Result<(String, &str), String> {
+    if let Some(quoted) = text.strip_prefix('"') {
+        let (name, after) = split_quoted(quoted)?;
+        let name = unescape(name, true)?;
+        if name.is_empty() {
+            return Err("a quoted metric name is empty".to_owned());
+        }
+        return Ok((name, after));
+    }
+    let end = text.find(['{', ' ', '\t', ',', '}']).unwrap_or(text.len());
+    let name = &text[..end];
+    if !is_metric_name(name) {
+        return Err(format!("invalid metric name `{name}`"));
+    }
+    Ok((name.to_owned(), &text[end..]))
+}
+
+fn name_is_quoted(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t']).starts_with('"')
+}
+
 fn is_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
@@ -459,6 +522,33 @@ mod tests {
     }
 
     #[test]
+    fn quoted_names_are_read() {
+        let text = concat!(
+            "# HELP \"http.server.duration\" Time \"spent\".\n",
+            "# TYPE \"http.server.duration\" histogram\n",
+            "{\"http.server.duration_bucket\",\"http.route\"=\"/a\",le=\"+Inf\"} 2\n",
+            "{\"http.server.duration_sum\",\"http.route\"=\"/a\"} 0.5\n",
+            "{\"http.server.duration_count\", \"http.route\"=\"/a\"} 2 1000\n",
+            "# TYPE plain counter\n",
+            "plain_total{\"quoted \\\"label\\\"\"=\"v\"} 1\n",
+            "{\"only.name\"} 3\n",
+        );
+        let scrape = Exposition::parse(text).unwrap();
+        let family = scrape.family("http.server.duration").unwrap();
+        assert_eq!(family.kind, "histogram");
+        assert_eq!(family.help.as_deref(), Some("Time \"spent\"."));
+        assert_eq!(
+            scrape.value("http.server.duration_count", &[("http.route", "/a")]),
+            Some(2.0)
+        );
+        assert_eq!(
+            scrape.value("plain_total", &[("quoted \"label\"", "v")]),
+            Some(1.0)
+        );
+        assert_eq!(scrape.value("only.name", &[]), Some(3.0));
+    }
+
+    #[test]
     fn invalid_texts_are_refused() {
         for text in [
             "g{v=\"\\x\"} 1\n",
@@ -470,6 +560,14 @@ mod tests {
             "g 1",
             "g{1=\"a\"} 1\n",
             "# TYPE c counter\nc 1\n# TYPE c counter\n",
+            "a.b 1\n",
+            "\"a.b\" 1\n",
+            "{a=\"b\"} 1\n",
+            "{\"\"} 1\n",
+            "{\"a.b\" x=\"1\"} 1\n",
+            "# TYPE a.b counter\n",
+            "g{\"\"=\"v\"} 1\n",
+            "g{v=\"a\"}1\n",
         ] {
             assert!(Exposition::parse(text).is_err(), "accepted {text:?}");
         }

@@ -33,14 +33,14 @@ pub use capture::{Captured, capture, install};
 pub use exposition::{Exposition, Family, ParseError, Sample};
 
 /// The messages of the protobuf format (`io.prometheus.client`, client_model's
-/// `metrics.proto`), to decode what [`crate::render_as`]`(Format::Protobuf)` returns in tests.
+/// `metrics.proto`), to decode what [`crate::render_as`]`(Format::PROTOBUF)` returns in tests.
 ///
 /// ```
 /// use prost::Message as _;
 /// use track_metrics::testing::protobuf::MetricFamily;
 ///
 /// track_metrics::Exporter::builder().without_listener().install()?;
-/// let bytes = track_metrics::render_as(track_metrics::Format::Protobuf);
+/// let bytes = track_metrics::render_as(track_metrics::Format::PROTOBUF);
 /// let mut rest = &bytes[..];
 /// while !rest.is_empty() {
 ///     let family = MetricFamily::decode_length_delimited(&mut rest).unwrap();

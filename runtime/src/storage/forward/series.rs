@@ -7,6 +7,7 @@
 //! operation; the recorder is told only while track-metrics is not installed.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use metrics::Label;
 
@@ -22,8 +23,8 @@ use crate::storage::reentry;
 pub(crate) enum Operation {
     /// A counter went up.
     Increase(u64),
-    /// A gauge moved by this much, to this value.
-    Move(f64, f64),
+    /// A gauge moved by this much.
+    Move(f64),
     /// A gauge was set.
     Set(f64),
     /// Observations of a value, this many times.
@@ -41,6 +42,10 @@ pub struct SeriesKey {
     /// The states of a state set, in order.
     states: &'static [&'static str],
     handle: OnceLock<Handle>,
+    /// A gauge's moves while no recorder was there (an `f64`'s bits), which the recorder's
+    /// gauge is to start from: handed over as one increment, so that it adds up with the
+    /// increments other threads make meanwhile, whatever their order.
+    carried: AtomicU64,
 }
 
 /// A series' handle in the global recorder.
@@ -67,6 +72,7 @@ impl SeriesKey {
             overflow,
             states,
             handle: OnceLock::new(),
+            carried: AtomicU64::new(0),
         }))
     }
 
@@ -82,29 +88,59 @@ impl SeriesKey {
     #[inline(never)]
     fn forward_uninstalled(&self, operation: Operation) {
         forward::with_current(|current| match current {
-            // The series keeps the value, for an `install()` to come.
-            Current::Nothing => {}
+            // The series keeps the value, for an `install()` to come, and a gauge what the
+            // recorder will start from.
+            Current::Nothing => self.carry(operation),
             Current::Global(_) => {
-                let mut operation = operation;
-                if self.handle.get().is_none() {
-                    if let Some(handle) = reentry::guarded(|| self.resolve(current)) {
-                        let _ = self.handle.set(handle);
-                        // The gauge's moves before the recorder was installed are in its
-                        // value: the recorder starts from it rather than from zero.
-                        if let Operation::Move(_, now) = operation {
-                            operation = Operation::Set(now);
-                        }
-                    }
+                if self.handle.get().is_none()
+                    && let Some(handle) = reentry::guarded(|| self.resolve(current))
+                {
+                    // Threads may race here: one handle is kept, the others' are the same
+                    // series in the recorder.
+                    let _ = self.handle.set(handle);
                 }
                 if let Some(handle) = self.handle.get() {
                     // The recorder's code may allocate, and so come back here.
-                    let _ = reentry::guarded(|| apply(handle, operation));
+                    let _ = reentry::guarded(|| {
+                        self.hand_over_carried(handle);
+                        apply(handle, operation);
+                    });
                 }
             }
             Current::Local(_) => {
                 let _ = reentry::guarded(|| apply(&self.resolve(current), operation));
             }
         });
+    }
+
+    /// Keeps a gauge's operation made while no recorder is there.
+    fn carry(&self, operation: Operation) {
+        let _ = self
+            .carried
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                let value = match operation {
+                    Operation::Move(delta) => f64::from_bits(bits) + delta,
+                    // From zero, where the recorder's gauge starts, an increment sets it.
+                    Operation::Set(value) => value,
+                    _ => return None,
+                };
+                Some(value.to_bits())
+            });
+    }
+
+    /// Gives the recorder what a gauge moved before it was there, once. A thread that saw no
+    /// recorder just before it came may carry after the first hand-over: the next operation
+    /// hands that over too (as an increment, so a set made in that instant counts from zero).
+    fn hand_over_carried(&self, handle: &Handle) {
+        if self.carried.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let carried = f64::from_bits(self.carried.swap(0, Ordering::Relaxed));
+        if let Handle::Gauge(gauge) = handle
+            && carried != 0.0
+        {
+            gauge.increment(carried);
+        }
     }
 
     fn labels(&self) -> Vec<Label> {
@@ -170,7 +206,7 @@ impl SeriesKey {
 fn apply(handle: &Handle, operation: Operation) {
     match (handle, operation) {
         (Handle::Counter(counter), Operation::Increase(amount)) => counter.increment(amount),
-        (Handle::Gauge(gauge), Operation::Move(delta, _)) => gauge.increment(delta),
+        (Handle::Gauge(gauge), Operation::Move(delta)) => gauge.increment(delta),
         (Handle::Gauge(gauge), Operation::Set(value)) => gauge.set(value),
         (Handle::Histogram(histogram), Operation::Observe(value, count)) => {
             histogram.record_many(value, usize::try_from(count).unwrap_or(usize::MAX));
