@@ -82,6 +82,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// An OTLP export failed (from [`Exporter::flush`](crate::Exporter::flush) or
+    /// [`Exporter::shutdown`](crate::Exporter::shutdown)).
+    #[error("the OTLP export to {url} failed: {reason}")]
+    Otlp {
+        /// Where it was sent.
+        url: String,
+        /// What the receiver or the network said, and what was tried.
+        reason: String,
+    },
+
     /// A setting is out of its range or malformed.
     #[error("{reason}")]
     InvalidSetting {

@@ -44,7 +44,9 @@
 //!   `ExporterBuilder::process_metrics(false)`.
 //! - `axum`: the `axum` module, a tower layer recording every request by method, route template
 //!   and status, and a `/metrics` handler for an axum `Router`.
-//! - `push`: `Pushgateway`, push, push-add and delete for batch jobs.
+//! - `push`: `Pushgateway`, push, push-add and delete for batch jobs; `push-tls` for https.
+//! - `otlp`: the [`otlp`] module, OTLP/HTTP protobuf export of the same series to an
+//!   OpenTelemetry collector or any OTLP receiver; `otlp-tls` for https.
 //! - `testing`: the `testing` module, a strict parser of the exposition for assertions.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -62,6 +64,8 @@ pub(crate) mod live;
 mod model;
 #[cfg(any(feature = "http", feature = "axum"))]
 mod offload;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(feature = "process")]
 mod process;
 #[cfg(feature = "push")]
@@ -92,6 +96,8 @@ pub use model::labels::{LabelEnum, LabelValue};
 pub use model::names::{OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE};
 pub use model::outcome::ErrorType;
 pub use model::snapshot::Trace;
+#[cfg(feature = "otlp")]
+pub use otlp::{Otlp, Temporality};
 #[cfg(feature = "push")]
 pub use push::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_PUSH_TIMEOUT, PushOnDrop, Pushgateway};
 pub use recording::{Recording, recording};

@@ -110,6 +110,8 @@ pub(crate) fn families(settings: &Settings) -> Option<Vec<FamilySnapshot>> {
             series: vec![SeriesSnapshot::new(Vec::new(), Value::Int(reentered))],
         });
     }
+    #[cfg(feature = "otlp")]
+    crate::otlp::stats::collect(&mut families);
     #[cfg(feature = "process")]
     if settings.process_metrics {
         crate::process::collect(&mut families);

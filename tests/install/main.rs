@@ -9,5 +9,6 @@ mod before;
 mod beside;
 mod endpoint;
 mod errors;
+mod otlp;
 mod push;
 mod settings;

@@ -75,6 +75,31 @@ impl Exporter {
     pub fn recorder(&self) -> crate::FacadeRecorder {
         crate::storage::facade::Facade::recorder()
     }
+
+    /// Sends an OTLP export now and waits for the receiver's answer (feature `otlp`); `Ok`
+    /// when no OTLP export is configured.
+    ///
+    /// # Errors
+    ///
+    /// The export failed (the receiver refused it, or did not answer within the export
+    /// timeout, retries included), or [`shutdown`](Self::shutdown) ended the export.
+    #[cfg(feature = "otlp")]
+    pub fn flush(&self) -> Result<(), Error> {
+        crate::otlp::worker::flush()
+    }
+
+    /// Ends the OTLP export with a last one, carrying everything recorded until now, and waits
+    /// for it (bounded by the export timeout, twice if an export was under way); `Ok` when no
+    /// OTLP export is configured, or it has ended. Call it before the process exits: dropping
+    /// the `Exporter` stops nothing. The endpoint goes on serving.
+    ///
+    /// # Errors
+    ///
+    /// The last export failed.
+    #[cfg(feature = "otlp")]
+    pub fn shutdown(&self) -> Result<(), Error> {
+        crate::otlp::worker::shutdown()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -130,9 +155,20 @@ pub struct ExporterBuilder {
     facade_summaries: bool,
     facade_counter_suffix: bool,
     created_lines: bool,
+    #[cfg(feature = "otlp")]
+    otlp: Option<OtlpSource>,
     /// `None` until set: the page at `/` when there is a listener, else no page.
     #[cfg_attr(not(any(feature = "http", feature = "axum")), allow(dead_code))]
     live_page: Option<Option<String>>,
+}
+
+/// Where the OTLP export's settings come from.
+#[cfg(feature = "otlp")]
+#[derive(Clone, Debug)]
+pub(crate) enum OtlpSource {
+    /// The `OTEL_*` variables, read by `install()`.
+    Environment,
+    Given(Box<crate::otlp::Otlp>),
 }
 
 /// Where exemplars come from: a function that returns the sampled trace the current call runs
@@ -184,6 +220,8 @@ impl ExporterBuilder {
             facade_summaries: false,
             facade_counter_suffix: true,
             created_lines: false,
+            #[cfg(feature = "otlp")]
+            otlp: None,
             live_page: None,
         }
     }
@@ -453,6 +491,36 @@ impl ExporterBuilder {
         self
     }
 
+    /// Exports OTLP as `otlp` says, every interval, beside the endpoint (feature `otlp`; see
+    /// the [`otlp`](crate::otlp) module). Call [`Exporter::shutdown`] before the process ends
+    /// for a last export.
+    #[cfg(feature = "otlp")]
+    pub fn otlp(mut self, otlp: crate::otlp::Otlp) -> Self {
+        self.otlp = Some(OtlpSource::Given(Box::new(otlp)));
+        self
+    }
+
+    /// Exports OTLP if the `OTEL_*` environment variables ask for it (an endpoint is set, the
+    /// SDK not disabled), as OpenTelemetry SDKs do (feature `otlp`; see the
+    /// [`otlp`](crate::otlp) module). `install()` reads them, and fails on a malformed one.
+    ///
+    /// ```
+    /// // No OTEL_EXPORTER_OTLP_ENDPOINT here: no export, the endpoint alone.
+    /// # unsafe { std::env::remove_var("OTEL_EXPORTER_OTLP_ENDPOINT") };
+    /// # unsafe { std::env::remove_var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") };
+    /// let exporter = track_metrics::Exporter::builder()
+    ///     .listen_address("127.0.0.1:0")
+    ///     .otlp_from_env()
+    ///     .install()?;
+    /// exporter.shutdown()?; // nothing to export: Ok
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn otlp_from_env(mut self) -> Self {
+        self.otlp = Some(OtlpSource::Environment);
+        self
+    }
+
     /// Installs the global recorder and starts the endpoint.
     ///
     /// # Errors
@@ -505,6 +573,8 @@ pub(crate) struct Parts {
     pub(crate) facade_summaries: bool,
     pub(crate) facade_counter_suffix: bool,
     pub(crate) created_lines: bool,
+    #[cfg(feature = "otlp")]
+    pub(crate) otlp: Option<OtlpSource>,
     #[cfg_attr(not(any(feature = "http", feature = "axum")), allow(dead_code))]
     pub(crate) live_page: Option<String>,
 }
@@ -533,6 +603,8 @@ impl ExporterBuilder {
             facade_summaries: self.facade_summaries,
             facade_counter_suffix: self.facade_counter_suffix,
             created_lines: self.created_lines,
+            #[cfg(feature = "otlp")]
+            otlp: self.otlp.clone(),
             live_page: self.resolved_live_page(),
         }
     }

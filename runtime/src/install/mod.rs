@@ -92,6 +92,26 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
         &descriptors,
         &parts.global_labels,
     )?);
+    #[cfg(feature = "otlp")]
+    let otlp = match parts.otlp.clone() {
+        Some(builder::OtlpSource::Given(otlp)) => Some(*otlp),
+        Some(builder::OtlpSource::Environment) => crate::otlp::Otlp::from_env()?,
+        None => None,
+    }
+    .map(crate::otlp::worker::prepare)
+    .transpose()?;
+    #[cfg(feature = "otlp")]
+    if otlp.is_some() {
+        owned.extend(
+            crate::otlp::stats::FAMILIES
+                .iter()
+                .map(|(name, kind)| Owned {
+                    name,
+                    kind: *kind,
+                    owner: "track_metrics' OTLP export".to_owned(),
+                }),
+        );
+    }
     let reserved = checks::distinct_series_names(&owned)?;
     let family_buckets = checks::family_buckets(&parts.metric_buckets, &descriptors, &infos)?;
 
@@ -165,6 +185,17 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     };
     #[cfg(not(feature = "http"))]
     let (started, local_addr) = (threads::Started::default(), None);
+    #[cfg(feature = "otlp")]
+    let otlp = match otlp {
+        Some(prepared) => {
+            let (work, published) = prepared.work(settings);
+            Some((
+                threads::Started::thread("track-metrics-otlp", work)?,
+                published,
+            ))
+        }
+        None => None,
+    };
 
     let facade = Facade::new(settings, reserved);
     if parts.global_recorder && metrics::set_global_recorder(FacadeRecorder(facade)).is_err() {
@@ -197,5 +228,10 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
         }
     }
     started.run();
+    #[cfg(feature = "otlp")]
+    if let Some((started, published)) = otlp {
+        published.publish();
+        started.run();
+    }
     Ok(Exporter::new(local_addr, parts.path))
 }
