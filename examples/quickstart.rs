@@ -7,7 +7,14 @@
 //! curl http://127.0.0.1:9000/metrics
 //! ```
 //!
-//! It simulates traffic until Ctrl-C.
+//! It simulates traffic until Ctrl-C (or, with `REQUESTS=n`, for `n` requests, then serves on
+//! until Ctrl-C). With `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`)
+//! set, it also exports the same series over OTLP every `OTEL_METRIC_EXPORT_INTERVAL`
+//! milliseconds, and once more at Ctrl-C:
+//!
+//! ```text
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 cargo run --example quickstart
+//! ```
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -48,7 +55,16 @@ fn handle_request(method: &'static str, endpoint: &'static str) -> usize {
     ACTIVE_CONNECTIONS.set(get_db_connection_count());
     let rows = query_database("SELECT * FROM users");
     thread::sleep(Duration::from_millis(100)); // Simulate work
+    http_library_records(endpoint, rows);
     rows
+}
+
+/// What an HTTP library of the workload records through the `metrics` facade, under
+/// OpenTelemetry's names: scrapers that allow UTF-8 names get them with their dots, the others
+/// `http_server_response_body_size`.
+fn http_library_records(route: &'static str, bytes: usize) {
+    metrics::histogram!("http.server.response.body.size", "http.route" => route)
+        .record(bytes as f64);
 }
 
 /// The tutorial's placeholder for the connection pool size.
@@ -80,7 +96,7 @@ fn query_database(sql: &str) -> usize {
 }
 
 fn main() -> ExitCode {
-    let exporter = match track_metrics::install() {
+    let exporter = match track_metrics::Exporter::builder().otlp_from_env().install() {
         Ok(exporter) => exporter,
         Err(error) => {
             eprintln!("error: {error}");
@@ -92,6 +108,9 @@ fn main() -> ExitCode {
     println!("See them with: curl {url}");
     if let Some(addr) = exporter.local_addr() {
         println!("Or in a browser, the live page: http://{addr}/");
+    }
+    if let Some(endpoint) = exporter.otlp_endpoint() {
+        println!("Exporting OTLP to {endpoint}");
     }
     println!("Simulating traffic; press Ctrl-C to stop.");
 
@@ -108,8 +127,18 @@ fn main() -> ExitCode {
         ("GET", "/users"),
         ("GET", "/health"),
     ];
+    let requests_to_serve: Option<u64> = std::env::var("REQUESTS")
+        .ok()
+        .and_then(|value| value.parse().ok());
     let mut served = 0_u64;
     while !stop.load(Ordering::SeqCst) {
+        if requests_to_serve.is_some_and(|total| served >= total) {
+            println!("Served {served} requests; serving metrics until Ctrl-C.");
+            while !stop.load(Ordering::SeqCst) {
+                thread::sleep(Duration::from_millis(50));
+            }
+            break;
+        }
         let (method, endpoint) = requests[(served % requests.len() as u64) as usize];
         handle_request(method, endpoint);
         if served % 5 == 0 {
@@ -118,5 +147,10 @@ fn main() -> ExitCode {
         served += 1;
     }
     println!("Stopped after {served} requests.");
+    // The last OTLP export, with everything counted until now (nothing when OTLP is off).
+    if let Err(error) = exporter.shutdown() {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }

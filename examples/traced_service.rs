@@ -8,6 +8,10 @@
 //! TRACK_METRICS_ADDR=127.0.0.1:9000 cargo run --example traced_service
 //! curl -H 'Accept: application/openmetrics-text' http://127.0.0.1:9000/metrics
 //! ```
+//!
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`) set, it also
+//! exports the same series over OTLP every `OTEL_METRIC_EXPORT_INTERVAL` milliseconds, native
+//! histograms as exponential ones, exemplars with their trace ids.
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +29,7 @@ fn handle(input: u64) -> u64 {
 fn main() {
     let exporter = match track_metrics::Exporter::builder()
         .native_histograms(1.1)
+        .otlp_from_env()
         .install()
     {
         Ok(exporter) => exporter,

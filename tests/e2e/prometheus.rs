@@ -94,13 +94,29 @@ pub fn scrape_config(job: &str, targets: &[String], rule_files: &[&std::path::Pa
     )
 }
 
-/// Starts Prometheus with `config` (YAML) in a fresh directory; returns it and its address.
+/// Starts Debian bookworm's Prometheus (2.42) with `config` (YAML) in a fresh directory;
+/// returns it and its address.
 pub fn start_prometheus(config: &str, flags: &[&str]) -> (Running, SocketAddr, TempDirectory) {
     let binary = common::required_tool("prometheus", "PROMETHEUS", "prometheus");
+    start_prometheus_with(&binary, free_port(), config, flags)
+}
+
+/// Starts Prometheus 3.5 LTS (Debian sid's) as [`start_prometheus`] does.
+pub fn start_prometheus_3(config: &str, flags: &[&str]) -> (Running, SocketAddr, TempDirectory) {
+    let binary = common::required_tool_3("prometheus", "PROMETHEUS_3");
+    start_prometheus_with(&binary, free_port(), config, flags)
+}
+
+/// Starts the Prometheus `binary` on `web` with `config` (YAML) in a fresh directory.
+pub fn start_prometheus_with(
+    binary: &std::path::Path,
+    web: SocketAddr,
+    config: &str,
+    flags: &[&str],
+) -> (Running, SocketAddr, TempDirectory) {
     let directory = TempDirectory::new("prometheus");
     let config_path = directory.0.join("prometheus.yml");
     std::fs::write(&config_path, config).unwrap();
-    let web = free_port();
     let prometheus = Running(
         Command::new(binary)
             .arg(format!("--config.file={}", config_path.display()))

@@ -76,6 +76,12 @@ impl Exporter {
         crate::storage::facade::Facade::recorder()
     }
 
+    /// Where the OTLP exports go, when there are any (feature `otlp`).
+    #[cfg(feature = "otlp")]
+    pub fn otlp_endpoint(&self) -> Option<String> {
+        crate::otlp::worker::endpoint()
+    }
+
     /// Sends an OTLP export now and waits for the receiver's answer (feature `otlp`); `Ok`
     /// when no OTLP export is configured.
     ///

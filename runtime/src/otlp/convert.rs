@@ -26,6 +26,8 @@ pub(crate) struct Context<'a> {
     pub(crate) now_nanos: u64,
     /// Exemplars observed up to this time (seconds) were sent already.
     pub(crate) exemplars_after: f64,
+    /// Native buckets go as exponential histograms, else the classic ones are sent.
+    pub(crate) exponential: bool,
 }
 
 /// Every family as OTLP metrics, cumulative.
@@ -118,7 +120,7 @@ fn convert(family: &FamilySnapshot, context: &Context<'_>, out: &mut Vec<Metric>
                 let exemplars = (0..counts.len())
                     .flat_map(|bucket| exemplars(series, bucket, context))
                     .collect();
-                match native {
+                match native.as_ref().filter(|_| context.exponential) {
                     Some(native) => exponential.push(exponential_point(
                         native, attributes, start, now, count, *sum, exemplars,
                     )),

@@ -52,6 +52,7 @@ const CLIENT_KEY: Variable = Variable {
     generic: "OTEL_EXPORTER_OTLP_CLIENT_KEY",
 };
 const TEMPORALITY: &str = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+const HISTOGRAMS: &str = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION";
 const INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
 const EXPORT_TIMEOUT: &str = "OTEL_METRIC_EXPORT_TIMEOUT";
 const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
@@ -131,6 +132,22 @@ pub(crate) fn read(var: impl Fn(&str) -> Option<String>) -> Result<Option<Otlp>,
                     name,
                     format!(
                         "{name}={value}: the temporality is `cumulative`, `delta` or `lowmemory`"
+                    ),
+                ));
+            }
+        };
+    }
+    if let Some((name, value)) = get(HISTOGRAMS) {
+        otlp.exponential_histograms = match value.to_ascii_lowercase().as_str() {
+            "explicit_bucket_histogram" => false,
+            // Only the series that keep native buckets have exponential ones to send.
+            "base2_exponential_bucket_histogram" => true,
+            _ => {
+                return Err(Error::setting(
+                    name,
+                    format!(
+                        "{name}={value}: the aggregation is `explicit_bucket_histogram` or \
+                         `base2_exponential_bucket_histogram`"
                     ),
                 ));
             }
@@ -343,6 +360,10 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
             ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "Delta"),
             ("OTEL_METRIC_EXPORT_INTERVAL", "15000"),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+                "explicit_bucket_histogram",
+            ),
             ("OTEL_METRIC_EXPORT_TIMEOUT", "0"),
             (
                 "OTEL_RESOURCE_ATTRIBUTES",
@@ -365,6 +386,7 @@ mod tests {
         assert!(otlp.gzip);
         assert_eq!(otlp.temporality, Temporality::Delta);
         assert_eq!(otlp.interval, Duration::from_secs(15));
+        assert!(!otlp.exponential_histograms);
         assert_eq!(otlp.export_timeout, otlp.interval);
         assert_eq!(otlp.service_name.as_deref(), Some("checkout"));
         assert!(otlp.resource.contains(&(

@@ -84,6 +84,7 @@
 //! | `OTEL_EXPORTER_OTLP_CERTIFICATE` | PEM file of the roots to trust (feature `otlp-tls`) | Mozilla's |
 //! | `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`, `_CLIENT_KEY` | PEM files for mutual TLS | |
 //! | `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` | `cumulative`, `delta`, `lowmemory` | `cumulative` |
+//! | `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION` | `explicit_bucket_histogram`: native series too go with their classic buckets | exponential for native series |
 //! | `OTEL_METRIC_EXPORT_INTERVAL` | milliseconds between export starts | 60000 |
 //! | `OTEL_METRIC_EXPORT_TIMEOUT` | milliseconds for one export, retries included | 30000 |
 //! | `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` | the resource | |
@@ -161,6 +162,7 @@ pub struct Otlp {
     pub(crate) instance_id: Option<String>,
     pub(crate) resource: Vec<(String, String)>,
     pub(crate) max_request_bytes: usize,
+    pub(crate) exponential_histograms: bool,
     #[cfg_attr(not(feature = "otlp-tls"), allow(dead_code))]
     pub(crate) tls: Tls,
 }
@@ -196,6 +198,7 @@ impl Otlp {
             instance_id: None,
             resource: Vec::new(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            exponential_histograms: true,
             tls: Tls::default(),
         })
     }
@@ -279,6 +282,18 @@ impl Otlp {
     pub fn resource_attribute(mut self, key: &str, value: &str) -> Self {
         self.resource.retain(|(existing, _)| existing != key);
         self.resource.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Whether series with native buckets go as exponential histograms (`true`, the default)
+    /// or, like the others, as explicit-bucket histograms with their classic buckets: for a
+    /// pipeline whose store has no native histograms (VictoriaMetrics turns exponential ones
+    /// into its own `vmrange` buckets, which Prometheus' `histogram_quantile` cannot read).
+    /// `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=explicit_bucket_histogram`
+    /// says `false`.
+    #[must_use]
+    pub fn exponential_histograms(mut self, enabled: bool) -> Self {
+        self.exponential_histograms = enabled;
         self
     }
 

@@ -182,6 +182,7 @@ impl Exporter {
                 installed_at: settings.installed_at,
                 now_nanos,
                 exemplars_after: self.exemplars_after,
+                exponential: self.otlp.exponential_histograms,
             },
         );
         drop(families);
@@ -344,6 +345,11 @@ fn random_uuid() -> String {
         &hex[16..20],
         &hex[20..]
     )
+}
+
+/// Where the exports go, once started.
+pub(crate) fn endpoint() -> Option<String> {
+    WORKER.get().map(|handle| handle.url.clone())
 }
 
 /// Exports now and waits for the answer: `Ok` when there is no OTLP export.
