@@ -225,3 +225,55 @@ fn vmagent_forwards_otlp_to_prometheus_3_with_the_scrapes_counts_and_p99() {
     assert!(exemplars("{job=\"traced\"}") > 0);
     assert_eq!(exemplars("{service_name=\"traced_service\"}"), 0);
 }
+
+#[test]
+#[ignore = "needs VictoriaMetrics (Debian sid's package victoria-metrics) and openssl; .ci/run \
+            installs them"]
+fn exports_reach_an_https_receiver_that_a_private_authority_vouches_for() {
+    let directory = TempDirectory::new("otlp-tls");
+    crate::pushgateway::certificates(&directory.0);
+    let file = |name: &str| directory.0.join(name).display().to_string();
+    let (plain, secure) = (free_port(), free_port());
+    let binary = common::required_tool_3("victoria-metrics", "VICTORIA_METRICS");
+    let _victoria = Running(
+        Command::new(binary)
+            .arg(format!("-storageDataPath={}", file("data")))
+            // Queries in plain HTTP, OTLP over TLS.
+            .args([format!("-httpListenAddr={plain}"), "-tls=false".to_owned()])
+            .args([format!("-httpListenAddr={secure}"), "-tls=true".to_owned()])
+            .arg(format!("-tlsCertFile=,{}", file("server.pem")))
+            .arg(format!("-tlsKeyFile=,{}", file("server.key")))
+            .arg("-opentelemetry.usePrometheusNaming")
+            .arg("-search.latencyOffset=1s")
+            .arg("-loggerLevel=ERROR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let endpoint = format!("https://{secure}/opentelemetry/v1/metrics");
+    // Trusting the private authority: every call arrives.
+    let (_trusting, _, _) = traced_service(
+        &endpoint,
+        &[
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", &file("ca.pem")),
+            ("OTEL_SERVICE_NAME", "trusting"),
+        ],
+    );
+    wait_for(
+        plain,
+        "sum(function_calls_total{service_name=\"trusting\"})",
+        |n| n == CALLS as f64,
+    );
+    // With Mozilla's roots only, the receiver is not trusted: the exports fail, and say so.
+    let (_doubting, target, _) = traced_service(&endpoint, &[("OTEL_SERVICE_NAME", "doubting")]);
+    let addr: SocketAddr = target.parse().unwrap();
+    common::eventually("a failed export is counted", || {
+        let scrape = common::request(addr, "GET", "/metrics").body;
+        scrape.lines().any(|line| {
+            line.starts_with("track_metrics_otlp_exports_total{result=\"failed\"} ")
+                && !line.ends_with(" 0")
+        })
+    });
+    assert!(query(plain, "function_calls_total{service_name=\"doubting\"}").is_empty());
+}

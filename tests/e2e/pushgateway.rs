@@ -264,7 +264,7 @@ fn pushes_reach_a_gateway_over_https_with_a_private_authority() {
 
 /// A private authority and a certificate it signed for 127.0.0.1, made by openssl in
 /// `directory`; returns the authority's PEM.
-fn certificates(directory: &std::path::Path) -> Vec<u8> {
+pub fn certificates(directory: &std::path::Path) -> Vec<u8> {
     let openssl = |args: &[&str]| {
         let status = Command::new("openssl")
             .args(args)

@@ -200,16 +200,18 @@ enum Attempt {
 }
 
 /// Whether an error before any answer is worth another attempt: the network's, not the
-/// configuration's.
+/// configuration's (a certificate that is not trusted comes as invalid data from TLS).
 fn retryable(error: &ureq::Error) -> bool {
-    matches!(
-        error,
-        ureq::Error::Io(_)
-            | ureq::Error::Timeout(_)
-            | ureq::Error::HostNotFound
-            | ureq::Error::ConnectionFailed
-            | ureq::Error::Protocol(_)
-    )
+    match error {
+        ureq::Error::Io(error) => error.kind() != std::io::ErrorKind::InvalidData,
+        _ => matches!(
+            error,
+            ureq::Error::Timeout(_)
+                | ureq::Error::HostNotFound
+                | ureq::Error::ConnectionFailed
+                | ureq::Error::Protocol(_)
+        ),
+    }
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date.
