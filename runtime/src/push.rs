@@ -241,7 +241,10 @@ impl Pushgateway {
             .timeout_connect(Some(self.connect_timeout))
             .timeout_global(Some(self.timeout))
             // The Pushgateway says why it refused in the body: read it.
-            .http_status_as_error(false);
+            .http_status_as_error(false)
+            // A redirect would resend a PUT or POST as a GET without its body: a push that
+            // reports success and pushed nothing. It is reported instead.
+            .max_redirects(0);
         #[cfg(feature = "push-tls")]
         let config = match &self.roots {
             Some(roots) => config.tls_config(

@@ -912,3 +912,85 @@ fn a_malformed_variable_fails_install_by_name() {
         },
     );
 }
+
+#[test]
+fn a_retry_after_of_zero_waits_the_backoff_and_a_redirect_is_reported() {
+    in_own_process(
+        &test_name!(a_retry_after_of_zero_waits_the_backoff_and_a_redirect_is_reported),
+        || {
+            let target = Receiver::start(|_| ok());
+            let location = target.url.clone();
+            let receiver = Receiver::start(move |n| match n {
+                // A date gone by, then zero: neither may make a tight loop.
+                0 => Answer::Status(
+                    503,
+                    vec![("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".to_owned())],
+                    Vec::new(),
+                ),
+                1..=3 => Answer::Status(429, vec![("retry-after", "0".to_owned())], Vec::new()),
+                _ => Answer::Status(302, vec![("location", location.clone())], Vec::new()),
+            });
+            let exporter = track_metrics::Exporter::builder()
+                .without_listener()
+                .otlp(
+                    Otlp::new(&receiver.url)
+                        .unwrap()
+                        .interval(Duration::from_secs(3600))
+                        .export_timeout(Duration::from_secs(3)),
+                )
+                .install()
+                .unwrap();
+            let _ = charge(1);
+            let error = exporter.flush().unwrap_err().to_string();
+            // The backoff (0.5 s, then 1 s, then 2 s, each at least halved) bounds the retries
+            // within the 3 s export: a tight loop would have made thousands.
+            let requests = receiver.count();
+            assert!(requests <= 5, "{requests} requests in 3 s");
+            assert!(requests >= 2, "{requests}");
+            assert!(
+                error.contains("redirect") || error.contains("429"),
+                "{error}"
+            );
+            // Redirects are not followed: they would drop the body and count a success.
+            let error = exporter.flush().unwrap_err().to_string();
+            assert!(error.contains("302, a redirect to"), "{error}");
+            assert_eq!(
+                target.count(),
+                0,
+                "nothing was sent to the redirect's target"
+            );
+        },
+    );
+}
+
+#[test]
+fn concurrent_shutdowns_both_wait_for_the_last_export() {
+    in_own_process(
+        &test_name!(concurrent_shutdowns_both_wait_for_the_last_export),
+        || {
+            let receiver = Receiver::start(|_| {
+                std::thread::sleep(Duration::from_millis(300));
+                ok()
+            });
+            let exporter = track_metrics::Exporter::builder()
+                .without_listener()
+                .otlp(
+                    Otlp::new(&receiver.url)
+                        .unwrap()
+                        .interval(Duration::from_secs(3600)),
+                )
+                .install()
+                .unwrap();
+            let _ = charge(1);
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| {
+                        exporter.shutdown().unwrap();
+                        // Whoever returns, the last export has been answered.
+                        assert_eq!(receiver.count(), 1);
+                    });
+                }
+            });
+        },
+    );
+}

@@ -533,3 +533,51 @@ fn utf8_facade_names_are_quoted_or_escaped_as_the_scraper_asks() {
         assert_eq!(metric.counter.as_ref().unwrap().value(), 3.0);
     }
 }
+
+/// A counter's samples have one name per escaping scheme whatever the format (escaped with
+/// `_total`, as prometheus/common does), and facade label names that one scheme writes alike are
+/// one series.
+#[test]
+fn counters_are_named_alike_in_every_format_and_label_spellings_merge() {
+    common::exporter();
+    metrics::counter!("formats.escaped.requests").increment(2);
+    metrics::counter!("formats_merged_total", "queue.name" => "x").increment(1);
+    metrics::counter!("formats_merged_total", "queue_name" => "x").increment(1);
+    for (escaping, name) in [
+        ("dots", "formats_dot_escaped_dot_requests__total"),
+        ("values", "U__formats_2e_escaped_2e_requests__total"),
+        ("underscores", "formats_escaped_requests_total"),
+    ] {
+        let text = get(
+            Some(&format!("text/plain;version=1.0.0;escaping={escaping}")),
+            false,
+        )
+        .body;
+        let open_metrics = get(
+            Some(&format!(
+                "application/openmetrics-text;version=1.0.0;escaping={escaping}"
+            )),
+            false,
+        )
+        .body;
+        for body in [&text, &open_metrics] {
+            assert!(
+                body.contains(&format!("\n{name} 2\n")),
+                "{escaping}: {body}"
+            );
+        }
+        let families = decode(&get(Some(&format!("{PROTOBUF};escaping={escaping}")), false).bytes);
+        assert!(
+            families
+                .iter()
+                .any(|family| family.name.as_deref() == Some(name)),
+            "{escaping}: protobuf"
+        );
+    }
+    let text = get(None, false).body;
+    assert!(
+        text.contains("\nformats_merged_total{queue_name=\"x\"} 2\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("formats_merged_total{").count(), 1, "{text}");
+}

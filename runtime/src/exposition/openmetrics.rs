@@ -12,7 +12,7 @@
 //! the same start time as a field, which costs no series.
 
 use crate::exposition::text::{Labels, Name, Number, push_escaped, push_float};
-use crate::model::kind::{Kind, counter_family};
+use crate::model::kind::{Kind, counter_family, counter_total};
 use crate::model::names::Escaping;
 use crate::model::snapshot::{Exemplar, FamilySnapshot, SeriesSnapshot, Value};
 
@@ -36,7 +36,10 @@ pub(crate) fn write(families: &mut [FamilySnapshot], options: &Options<'_>) -> S
     let mut out = String::new();
     for family in families.iter_mut() {
         family.series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        let name = Name::of(family_name(family), options.escaping);
+        let name = match family.kind {
+            Kind::Counter => Name::counter(&counter_total(family.name), options.escaping),
+            _ => Name::of(family_name(family), options.escaping),
+        };
         out.push_str("# TYPE ");
         name.push(&mut out);
         out.push(' ');

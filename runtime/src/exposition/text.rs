@@ -32,6 +32,21 @@ impl<'a> Name<'a> {
         }
     }
 
+    /// A counter's family name as OpenMetrics writes it when its samples are `total_name`:
+    /// escaped whole, suffix included, then without `_total`, as prometheus/common does, so
+    /// that its samples are written as text and protobuf write them under every scheme.
+    pub(crate) fn counter(total_name: &str, escaping: Escaping) -> Name<'static> {
+        let escaped = escape(total_name, escaping, false);
+        let family = escaped
+            .strip_suffix("_total")
+            .unwrap_or(&escaped)
+            .to_owned();
+        Name {
+            quoted: escaping == Escaping::AllowUtf8 && !is_metric_name(total_name),
+            text: Cow::Owned(family),
+        }
+    }
+
     /// The name alone, as HELP, TYPE and UNIT lines write it.
     pub(crate) fn push(&self, out: &mut String) {
         if self.quoted {

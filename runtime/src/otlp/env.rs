@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::otlp::{Otlp, Temporality, check_url};
+use crate::otlp::{Otlp, Temporality, append_path, check_url, header_problem};
 
 /// The generic and metrics-specific names of one exporter variable.
 struct Variable {
@@ -84,8 +84,7 @@ pub(crate) fn read(var: impl Fn(&str) -> Option<String>) -> Result<Option<Otlp>,
         (Some((name, url)), _) => named(name, check_url(name, &url))?,
         (None, Some((name, base))) => {
             let base = named(name, check_url(name, &base))?;
-            let slash = if base.ends_with('/') { "" } else { "/" };
-            format!("{base}{slash}v1/metrics")
+            append_path(&base, "v1/metrics")
         }
         (None, None) => return Ok(None),
     };
@@ -105,11 +104,14 @@ pub(crate) fn read(var: impl Fn(&str) -> Option<String>) -> Result<Option<Otlp>,
     }
     if let Some((name, headers)) = either(&HEADERS) {
         otlp.headers = parse_pairs(name, &headers, Decoding::Lenient)?;
+        if let Some(problem) = header_problem(&otlp.headers) {
+            return Err(Error::setting(name, format!("{name}: {problem}")));
+        }
     }
-    if let Some((name, value)) = either(&TIMEOUT) {
-        // 0 means no limit: the export's own deadline bounds the request then.
-        otlp.request_timeout = millis(name, &value)?.unwrap_or(Duration::MAX);
-    }
+    let request_timeout = match either(&TIMEOUT) {
+        Some((name, value)) => Some((name, millis(name, &value)?)),
+        None => None,
+    };
     if let Some((name, value)) = either(&COMPRESSION) {
         otlp.gzip = match value.to_ascii_lowercase().as_str() {
             "gzip" => true,
@@ -164,6 +166,23 @@ pub(crate) fn read(var: impl Fn(&str) -> Option<String>) -> Result<Option<Otlp>,
     if let Some((name, value)) = get(EXPORT_TIMEOUT) {
         // 0 means no limit: an export then runs until the next one is due.
         otlp.export_timeout = millis(name, &value)?.unwrap_or(otlp.interval);
+    }
+    if let Some((_, timeout)) = request_timeout {
+        // 0 means no limit: the export's own deadline bounds the request then.
+        otlp.request_timeout = timeout.unwrap_or(otlp.export_timeout);
+    }
+    for (name, value) in [
+        (INTERVAL, otlp.interval),
+        (EXPORT_TIMEOUT, otlp.export_timeout),
+        (TIMEOUT.generic, otlp.request_timeout),
+    ] {
+        let limit = if name == INTERVAL { 24 * 3600 } else { 3600 };
+        if value > Duration::from_secs(limit) {
+            return Err(Error::setting(
+                name,
+                format!("{name}: {value:?} is more than the {limit} s this allows"),
+            ));
+        }
     }
     if let Some((name, value)) = get(RESOURCE_ATTRIBUTES) {
         for (key, value) in parse_pairs(name, &value, Decoding::Strict)? {
@@ -245,11 +264,17 @@ fn parse_pairs(
         if item.is_empty() {
             continue;
         }
+        // Headers carry secrets: their text is never shown.
+        let shown = match decoding {
+            Decoding::Lenient => "an item".to_owned(),
+            Decoding::Strict => format!("`{item}`"),
+        };
         let invalid = |why: &str| {
             Error::setting(
                 name,
                 format!(
-                    "{name}: `{item}` {why}; expected `key=value,key=value`, with `,` and `=` in keys and values percent-encoded (%2C, %3D)"
+                    "{name}: {shown} {why}; expected `key=value,key=value`, with `,` and `=` in \
+                     keys and values percent-encoded (%2C, %3D)"
                 ),
             )
         };
@@ -420,6 +445,17 @@ mod tests {
             ("OTEL_RESOURCE_ATTRIBUTES", "a=%zz", "bad percent escape"),
             ("OTEL_RESOURCE_ATTRIBUTES", "novalue", "has no `=`"),
             ("OTEL_EXPORTER_OTLP_HEADERS", "=v", "empty key"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "bad header=secret",
+                "cannot be an HTTP header name",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://h:notaport",
+                "not a URL",
+            ),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "999999999999", "more than"),
         ] {
             let mut pairs = vec![(name, value)];
             if name != "OTEL_EXPORTER_OTLP_ENDPOINT" {
@@ -427,6 +463,10 @@ mod tests {
             }
             let error = read_from(&pairs).unwrap_err().to_string();
             assert!(error.contains(name), "{error}");
+            assert!(
+                !error.contains("secret"),
+                "a header's value is never shown: {error}"
+            );
             assert!(error.contains(says), "{name}={value}: {error}");
         }
     }

@@ -50,6 +50,14 @@
 //! `function_duration_seconds` keeps its name with unit `s`. The SLO rules, the PromQL in the
 //! rustdoc of instrumented functions and dashboards work whichever way the data arrives.
 //!
+//! The receivers' naming changes a few names the scrape keeps, whatever is sent: a counter with
+//! the word `total` elsewhere than at its end (`total_requests_total` arrives as
+//! `requests_total`), a unit-`1` gauge with `ratio` elsewhere than at its end, names with `__`
+//! or a leading `_` (`a__b` arrives as `a_b`), and label names with a leading `_`; and a facade
+//! counter kept without `_total` by
+//! [`facade_counter_suffix(false)`](crate::ExporterBuilder::facade_counter_suffix) arrives with
+//! it. Name those the conventional way to query them alike.
+//!
 //! The resource holds `service.name` (`OTEL_SERVICE_NAME`, else `OTEL_RESOURCE_ATTRIBUTES`,
 //! else `unknown_service:<executable>`), `service.instance.id` (given, else a random one per
 //! process) and the attributes of `OTEL_RESOURCE_ATTRIBUTES`; Prometheus makes `job` and
@@ -334,17 +342,29 @@ impl Otlp {
 
     /// Checks the settings that only make sense together, at `install()`.
     pub(crate) fn check(&self) -> Result<(), Error> {
-        if self.interval.is_zero() {
+        const DAY: Duration = Duration::from_secs(24 * 3600);
+        const HOUR: Duration = Duration::from_secs(3600);
+        if self.interval.is_zero() || self.interval > DAY {
             return Err(Error::setting(
                 "Otlp::interval",
-                "the OTLP export interval must be longer than zero",
+                format!(
+                    "the OTLP export interval must be above zero and at most a day, not {:?}",
+                    self.interval
+                ),
             ));
         }
-        if self.request_timeout.is_zero() || self.export_timeout.is_zero() {
-            return Err(Error::setting(
-                "Otlp::export_timeout",
-                "the OTLP timeouts must be longer than zero",
-            ));
+        for (setting, timeout) in [
+            ("Otlp::request_timeout", self.request_timeout),
+            ("Otlp::export_timeout", self.export_timeout),
+        ] {
+            if timeout.is_zero() || timeout > HOUR {
+                return Err(Error::setting(
+                    setting,
+                    format!(
+                        "an OTLP timeout must be above zero and at most an hour, not {timeout:?}"
+                    ),
+                ));
+            }
         }
         if self.max_request_bytes < 1024 {
             return Err(Error::setting(
@@ -352,52 +372,102 @@ impl Otlp {
                 "the largest OTLP request must be at least 1024 bytes",
             ));
         }
-        for (name, value) in &self.headers {
-            if http::HeaderName::from_bytes(name.as_bytes()).is_err()
-                || http::HeaderValue::from_str(value).is_err()
-            {
-                return Err(Error::setting(
-                    "Otlp::header",
-                    format!(
-                        "`{name}: {value}` cannot be an HTTP header: a name is a token \
-                         (letters, digits, `-`), a value visible ASCII"
-                    ),
-                ));
-            }
+        if let Some(problem) = header_problem(&self.headers) {
+            return Err(Error::setting("Otlp::header", problem));
         }
         Ok(())
     }
 }
 
-/// The URL if it is `http://` or `https://` (with TLS compiled in) with a host; a URL without a
-/// path gets `/`, as the specification says.
+/// What makes one of `headers` unusable, without its value (which may be a secret).
+pub(crate) fn header_problem(headers: &[(String, String)]) -> Option<String> {
+    headers.iter().find_map(|(name, value)| {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            Some(format!(
+                "`{name}` cannot be an HTTP header name: a name is a token (letters, digits, `-`)"
+            ))
+        } else if http::HeaderValue::from_str(value).is_err() {
+            Some(format!(
+                "the value of the header `{name}` cannot be an HTTP header value (visible ASCII; \
+                 the value is not shown here, as it may be a secret)"
+            ))
+        } else {
+            None
+        }
+    })
+}
+
+/// The URL if it is `http://` or `https://` (with TLS compiled in) with a host and a valid
+/// port; a URL without a path gets `/`, as the specification says.
 pub(crate) fn check_url(setting: &'static str, url: &str) -> Result<String, Error> {
     let invalid = |reason: String| Err(Error::setting(setting, reason));
-    let rest = if let Some(rest) = url.strip_prefix("http://") {
-        rest
-    } else if let Some(rest) = url.strip_prefix("https://") {
-        if cfg!(not(feature = "otlp-tls")) {
+    let uri: http::Uri = match url.parse() {
+        Ok(uri) => uri,
+        Err(error) => {
+            return invalid(format!(
+                "the OTLP endpoint `{url}` is not a URL ({error}): expected one such as \
+                 `http://collector:4318/v1/metrics`"
+            ));
+        }
+    };
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") if cfg!(feature = "otlp-tls") => {}
+        Some("https") => {
             return invalid(format!(
                 "the OTLP endpoint `{url}` is https: turn on track-metrics' feature `otlp-tls` \
                  (rustls), or use http://"
             ));
         }
-        rest
-    } else {
+        _ => {
+            return invalid(format!(
+                "the OTLP endpoint `{url}` must start with `http://` or `https://`"
+            ));
+        }
+    }
+    let port_is_bad = uri.authority().is_some_and(|authority| {
+        let host_and_port = authority.as_str().rsplit('@').next().unwrap_or_default();
+        let after_host = match host_and_port.strip_prefix('[') {
+            Some(bracketed) => bracketed.split_once(']').map_or("", |(_, rest)| rest),
+            None => host_and_port,
+        };
+        after_host
+            .rsplit_once(':')
+            .is_some_and(|(_, port)| port.parse::<u16>().is_err())
+    });
+    if port_is_bad {
         return invalid(format!(
-            "the OTLP endpoint `{url}` must start with `http://` or `https://`"
-        ));
-    };
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() || rest.contains([' ', '#']) {
-        return invalid(format!(
-            "the OTLP endpoint `{url}` must be a URL such as \
-             `http://collector:4318/v1/metrics`"
+            "the OTLP endpoint `{url}` is not a URL (its port is not a number up to 65535): \
+             expected one such as `http://collector:4318/v1/metrics`"
         ));
     }
-    if rest.contains('/') {
+    if uri.host().is_none_or(str::is_empty) || url.contains([' ', '#']) {
+        return invalid(format!(
+            "the OTLP endpoint `{url}` must be a URL such as `http://collector:4318/v1/metrics`"
+        ));
+    }
+    let has_path = url
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.contains('/'));
+    if has_path {
         Ok(url.to_owned())
+    } else if let Some((before, query)) = url.split_once('?') {
+        Ok(format!("{before}/?{query}"))
     } else {
         Ok(format!("{url}/"))
+    }
+}
+
+/// `base` with `path` appended to its path, before any query, as the specification builds the
+/// metrics URL from `OTEL_EXPORTER_OTLP_ENDPOINT`.
+pub(crate) fn append_path(base: &str, path: &str) -> String {
+    let (before, query) = match base.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (base, None),
+    };
+    let slash = if before.ends_with('/') { "" } else { "/" };
+    match query {
+        Some(query) => format!("{before}{slash}{path}?{query}"),
+        None => format!("{before}{slash}{path}"),
     }
 }

@@ -52,6 +52,9 @@ impl Client {
             .timeout_connect(Some(otlp.request_timeout.min(Duration::from_secs(10))))
             // The receiver says why it refused in the body: read it.
             .http_status_as_error(false)
+            // A redirect would turn the POST into a GET without its body, and the export into a
+            // success that carried nothing: it is an answer to report instead.
+            .max_redirects(0)
             .user_agent(concat!("track-metrics/", env!("CARGO_PKG_VERSION")));
         #[cfg(feature = "otlp-tls")]
         let config = config.tls_config(tls_config(otlp)?);
@@ -92,8 +95,10 @@ impl Client {
                 Err(Attempt::Retry { reason, after }) => (reason, after),
             };
             let (reason, after) = failure;
+            // Never sooner than the backoff: a `Retry-After: 0` (or a date gone by) would
+            // otherwise make a tight loop of requests.
             let wait = match after {
-                Some(after) => after.min(MAX_RETRY_AFTER),
+                Some(after) => after.min(MAX_RETRY_AFTER).max(jitter(backoff)),
                 None => jitter(backoff),
             };
             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -180,6 +185,18 @@ impl Client {
             "the receiver answered {status}: {}",
             said.as_deref().unwrap_or("(no readable body)")
         );
+        if (300..400).contains(&status) {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("nowhere said")
+                .to_owned();
+            return Err(Attempt::Final(format!(
+                "the receiver answered {status}, a redirect to {location}: set the endpoint to the \
+                 URL it redirects to (redirects are not followed, since they would drop the body)"
+            )));
+        }
         if matches!(status, 429 | 502 | 503 | 504) {
             Err(Attempt::Retry {
                 reason,

@@ -54,6 +54,9 @@ struct Exporter {
     exemplars_after: f64,
     /// The receiver asked to be sent nothing before then.
     not_before: Option<Instant>,
+    /// The request of a split export the last one stopped at, to send first: a receiver slow
+    /// enough to let only part of each export through still gets all of it in turn.
+    resume_at: usize,
     stopping: Arc<AtomicBool>,
 }
 
@@ -70,6 +73,7 @@ pub(crate) fn prepare(otlp: Otlp) -> Result<Prepared, Error> {
             baselines: Baselines::default(),
             exemplars_after: 0.0,
             not_before: None,
+            resume_at: 0,
             stopping: Arc::new(AtomicBool::new(false)),
         },
         commands,
@@ -89,7 +93,11 @@ impl Prepared {
             commands: Mutex::new(Some(commands)),
             stopping: Arc::clone(&exporter.stopping),
             url: exporter.otlp.endpoint.clone(),
-            patience: exporter.otlp.export_timeout * 2 + Duration::from_secs(5),
+            patience: exporter
+                .otlp
+                .export_timeout
+                .saturating_mul(2)
+                .saturating_add(Duration::from_secs(5)),
         };
         let work = move || exporter.run(&receiver, settings);
         (work, Published(handle))
@@ -199,7 +207,11 @@ impl Exporter {
         let mut messages = Vec::new();
         let mut failure = None;
         let mut accepted: Vec<Metric> = Vec::new();
-        for request in requests(&self.resource, metrics, self.otlp.max_request_bytes) {
+        let mut requests = requests(&self.resource, metrics, self.otlp.max_request_bytes);
+        let first = self.resume_at % requests.len().max(1);
+        requests.rotate_left(first);
+        let count = requests.len();
+        for (sent, request) in requests.into_iter().enumerate() {
             let body = request.encode_to_vec();
             match self.client.send(body, deadline, &stopping) {
                 Ok(answer) => {
@@ -224,7 +236,8 @@ impl Exporter {
                         self.not_before = Some(not_before);
                     }
                     failure = Some(error.reason);
-                    // What is left goes with the next export.
+                    // What is left goes first with the next export.
+                    self.resume_at = (first + sent) % count;
                     break;
                 }
             }
@@ -237,6 +250,7 @@ impl Exporter {
             None => {
                 self.exemplars_after = collected_at;
                 self.not_before = None;
+                self.resume_at = 0;
                 Ok((rejected > 0 || !messages.is_empty()).then(|| (rejected, messages.join("; "))))
             }
         }
@@ -371,34 +385,37 @@ fn ask(command: fn(mpsc::Sender<Result<(), String>>) -> Command, last: bool) -> 
         reason,
     };
     let (reply, answer) = mpsc::channel();
-    {
-        let mut commands = handle
-            .commands
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let Some(sender) = commands.as_ref() else {
-            return if last {
-                Ok(())
-            } else {
-                Err(failed(
-                    "the OTLP export was shut down (`Exporter::shutdown`)".to_owned(),
-                ))
-            };
+    // Held until the answer: a second flush or shutdown waits for this one, so that a shutdown
+    // returns once the last export is over, whoever asked for it.
+    let mut commands = handle
+        .commands
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let Some(sender) = commands.as_ref() else {
+        return if last {
+            Ok(())
+        } else {
+            Err(failed(
+                "the OTLP export was shut down (`Exporter::shutdown`)".to_owned(),
+            ))
         };
-        if last {
-            // An export under way stops retrying: the last one, with newer counts, follows.
-            handle.stopping.store(true, Ordering::Relaxed);
-        }
-        if sender.send(command(reply)).is_err() {
-            return Err(failed("the OTLP export thread has ended".to_owned()));
-        }
-        if last {
-            *commands = None;
-        }
+    };
+    if last {
+        // An export under way stops retrying: the last one, with newer counts, follows.
+        handle.stopping.store(true, Ordering::Relaxed);
+    }
+    if sender.send(command(reply)).is_err() {
+        return Err(failed("the OTLP export thread has ended".to_owned()));
+    }
+    if last {
+        *commands = None;
     }
     match answer.recv_timeout(handle.patience) {
         Ok(result) => result.map_err(failed),
-        Err(_) => Err(failed(format!(
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(failed(
+            "the OTLP export thread ended without answering (it panicked: see the log)".to_owned(),
+        )),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(failed(format!(
             "no answer from the OTLP export thread within {:?}",
             handle.patience
         ))),

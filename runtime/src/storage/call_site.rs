@@ -23,7 +23,7 @@ use crate::model::descriptor::{CALLS_HELP, DURATION_HELP, ERRORS_HELP, IN_FLIGHT
 use crate::model::kind::Kind;
 use crate::model::snapshot::{FamilySnapshot, SeriesSnapshot, Trace, Value};
 use crate::state::{self, Settings};
-use crate::storage::cells::{self, Cells};
+use crate::storage::cells::{self, Cells, Fold};
 use crate::storage::clock;
 use crate::storage::counter::Counter;
 use crate::storage::error_table::ErrorTable;
@@ -179,7 +179,14 @@ impl SiteSeries {
         let calls = FIRST_BUCKET + bounds.len() + 1;
         SiteSeries {
             clock,
-            cells: Cells::new(calls + 1),
+            // The sum is in clock ticks, an integer.
+            cells: Cells::new(
+                calls + 1,
+                Fold::Words {
+                    sequenced: true,
+                    floats: &[],
+                },
+            ),
             calls,
             bounds,
             ticks_above,

@@ -1,9 +1,10 @@
 //! Per-thread cells: where every count and sum of the storage is written.
 //!
 //! A series that several threads write would bounce one cache line between their cores at every
-//! operation. Instead each thread writes a block of words of its own, found through a
-//! thread-local table indexed by the series' id, and a scrape adds the blocks up. A block has
-//! one writer at a time, so a write is a plain load and store, with no locked instruction.
+//! operation. Instead each thread that writes a series often writes a block of words of its own,
+//! found through a thread-local table indexed by the series' id, and a scrape adds the blocks
+//! up. A block has one writer at a time, so a write is a plain load and store, with no locked
+//! instruction.
 //!
 //! A write of several words that readers must see together (a histogram observation: its bucket
 //! and its sum) is bracketed by a sequence number in word 0, odd while the write is in
@@ -12,24 +13,34 @@
 //! between two operations, so a histogram's buckets, count and sum always come from the same
 //! observations.
 //!
-//! Memory: a block is its words rounded up to 64-byte lines (two threads never share a line),
-//! allocated the first time a thread writes a series, plus 8 bytes in that thread's table. When
-//! a thread exits, its blocks go to their series' free list, values included, and the next thread
-//! that writes the series takes one: nothing is lost, and a series has at most as many blocks as
-//! the peak number of threads that wrote it at once.
+//! Memory grows with the work, not with the threads: a thread's first [`PROMOTE_AFTER`] writes
+//! of a series go to one of a few stripes the series' cold writers share, each under a mutex
+//! (the thread's table counts them in the slot that later points to its block); only a thread
+//! that keeps writing gets a block of its own, 64-byte lines that no other block shares. When a
+//! thread exits, its blocks are folded into a stripe (or by the series' own [`Fold`]) and freed,
+//! under the lock readers take, so a reader sees each value once. 512 threads that each call
+//! 1,000 functions a few times cost their tables and the stripes, not 512,000 blocks.
 //!
 //! A thread whose table is gone (a write from another thread-local's destructor) or busy (a
-//! write re-entered from an allocator while the table grows) writes a block shared by all such
-//! writers, under a mutex. That block is made with the series, so that this path never
-//! allocates: an allocator that records metrics cannot re-enter it.
+//! write re-entered from an allocator while the table grows) writes a stripe too. The first
+//! stripe is made with the series, and the others only outside re-entered work, so that this
+//! path never allocates where an allocator that records metrics could re-enter it.
 
 use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::storage::reentry;
 
 /// Entries per page of a thread's table: pages are allocated as ids are used.
 const PAGE: usize = 64;
+/// How many writes of a series a thread makes to the shared stripes before it gets a block of
+/// its own: enough that a function called a few times by each of many threads costs no block,
+/// few enough that a loop pays the stripe's mutex only at its start.
+pub(crate) const PROMOTE_AFTER: usize = 16;
+/// The most stripes a series has.
+const MAX_STRIPES: usize = 8;
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
@@ -37,67 +48,90 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 #[repr(C, align(64))]
 struct Line([AtomicU64; 8]);
 
-/// One block of words, in its series' list of blocks.
-pub(crate) struct Block {
+/// Words that writers without a block of their own share, one at a time.
+pub(crate) struct Stripe {
     words: &'static [AtomicU64],
-    next: AtomicPtr<Block>,
+    writer: Mutex<()>,
 }
 
-impl Block {
-    /// A block of static words, for a series that no one reads.
-    pub(crate) const fn of(words: &'static [AtomicU64]) -> Block {
-        Block {
+impl Stripe {
+    /// A stripe of static words, for a series that no one reads.
+    pub(crate) const fn of(words: &'static [AtomicU64]) -> Stripe {
+        Stripe {
             words,
-            next: AtomicPtr::new(ptr::null_mut()),
+            writer: Mutex::new(()),
         }
     }
+}
+
+/// How a block's values join its series when its thread exits.
+pub(crate) enum Fold {
+    /// Added word by word into a stripe: word 0 is a sequence number when `sequenced`, and the
+    /// words at `floats` hold `f64`s.
+    Words {
+        sequenced: bool,
+        floats: &'static [usize],
+    },
+    /// Handed to the series, which keeps it elsewhere (a copy of words `0..width`), under the
+    /// lock readers take.
+    Custom(&'static (dyn Fn(&[u64]) + Sync)),
 }
 
 /// The id of the cells of discarded operations: never in a thread's table.
 const DISCARD_ID: usize = usize::MAX;
 
 static DISCARD_WORDS_1: [AtomicU64; 1] = [const { AtomicU64::new(0) }; 1];
-static DISCARD_BLOCK_1: Block = Block::of(&DISCARD_WORDS_1);
+static DISCARD_STRIPE_1: Stripe = Stripe::of(&DISCARD_WORDS_1);
 static DISCARD_WORDS_3: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
-static DISCARD_BLOCK_3: Block = Block::of(&DISCARD_WORDS_3);
+static DISCARD_STRIPE_3: Stripe = Stripe::of(&DISCARD_WORDS_3);
 
 /// Cells of one word that no scrape reads, for operations dropped rather than waited for (see
 /// `crate::storage::reentry`): a counter's.
-pub(crate) static DISCARD_1: Cells = Cells::discard(&DISCARD_BLOCK_1);
+pub(crate) static DISCARD_1: Cells = Cells::discard(&DISCARD_STRIPE_1);
 /// Cells of three words that no scrape reads: a histogram's without bounds.
-pub(crate) static DISCARD_3: Cells = Cells::discard(&DISCARD_BLOCK_3);
+pub(crate) static DISCARD_3: Cells = Cells::discard(&DISCARD_STRIPE_3);
 
-/// The per-thread blocks of one series, each `width` words. Made by [`Cells::new`] and never
-/// freed: a thread's table keeps pointers into it for as long as the thread lives.
+/// The cells of one series, each `width` words: the blocks of the threads that write it often,
+/// and the stripes of the others. Made by [`Cells::new`] and never freed: a thread's table
+/// keeps pointers into it for as long as the thread lives.
 pub(crate) struct Cells {
     id: usize,
     width: usize,
-    /// Every block made for this series, newest first, for readers.
-    head: AtomicPtr<Block>,
-    /// Blocks of threads that have exited, to be taken by new ones.
-    free: Mutex<Vec<&'static Block>>,
-    /// The block of writers without a table of their own, one at a time.
-    shared: &'static Block,
-    shared_writer: Mutex<()>,
+    fold: Fold,
+    /// The threads' blocks, for readers; a writer takes the lock only to add its block, and an
+    /// exiting thread to fold it.
+    blocks: Mutex<Vec<OwnedBlock>>,
+    /// The stripe made with the series.
+    first: &'static Stripe,
+    /// The others, made at their first use.
+    more: [AtomicPtr<Stripe>; MAX_STRIPES - 1],
 }
 
-/// The first words of a thread's blocks of `PAGE` consecutive series ids; null where none.
-type Page = [Cell<*const AtomicU64>; PAGE];
+/// A thread's block: its lines, allocated for it and freed when it is folded.
+struct OwnedBlock(&'static [Line]);
 
-/// A thread's blocks, by series id.
+impl OwnedBlock {
+    fn words(&self, width: usize) -> &[AtomicU64] {
+        // SAFETY: `Line` is `repr(C)` around 8 `AtomicU64`, so the lines are `8 * len`
+        // contiguous words, and blocks have at least `width` words.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<AtomicU64>(), width) }
+    }
+}
+
+/// A thread's slot for one series: 0 before its first write, `count << 1 | 1` after `count`
+/// writes to the stripes, else the address of the thread's block (even: lines are aligned).
+type Page = [Cell<usize>; PAGE];
+
+/// A thread's cells, by series id.
 struct Table {
     pages: RefCell<Vec<Option<Box<Page>>>>,
-    owned: RefCell<Vec<(&'static Cells, &'static Block)>>,
+    owned: RefCell<Vec<(&'static Cells, *const Line)>>,
 }
 
 impl Drop for Table {
     fn drop(&mut self) {
-        for (cells, block) in self.owned.get_mut().drain(..) {
-            cells
-                .free
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(block);
+        for (cells, lines) in self.owned.get_mut().drain(..) {
+            cells.fold_block(lines);
         }
     }
 }
@@ -109,42 +143,85 @@ thread_local! {
             owned: RefCell::new(Vec::new()),
         }
     };
+    /// Which stripe this thread writes: threads are spread over the stripes in turn.
+    static STRIPE: usize = {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    };
+}
+
+/// What a reader holds while it reads a series' cells: no block is folded meanwhile.
+pub(crate) struct Reading<'a> {
+    cells: &'a Cells,
+    blocks: MutexGuard<'a, Vec<OwnedBlock>>,
+}
+
+impl Reading<'_> {
+    /// Calls `read` with every block and stripe of the series.
+    pub(crate) fn for_each_block(&self, mut read: impl FnMut(&[AtomicU64])) {
+        for block in self.blocks.iter() {
+            read(block.words(self.cells.width));
+        }
+        read(self.cells.first.words);
+        for stripe in &self.cells.more {
+            let stripe = stripe.load(Ordering::Acquire);
+            if !stripe.is_null() {
+                // SAFETY: stripes are leaked once published.
+                read(unsafe { &*stripe }.words);
+            }
+        }
+    }
 }
 
 impl Cells {
-    /// Cells that write into `shared` only, which is in no list of blocks: made without
-    /// allocating, for a series whose operations are dropped.
-    const fn discard(shared: &'static Block) -> Cells {
+    /// Cells that write into `stripe` only: made without allocating, for a series whose
+    /// operations are dropped.
+    const fn discard(stripe: &'static Stripe) -> Cells {
         Cells {
             id: DISCARD_ID,
-            width: shared.words.len(),
-            head: AtomicPtr::new(ptr::null_mut()),
-            free: Mutex::new(Vec::new()),
-            shared,
-            shared_writer: Mutex::new(()),
+            width: stripe.words.len(),
+            fold: Fold::Words {
+                sequenced: false,
+                floats: &[],
+            },
+            blocks: Mutex::new(Vec::new()),
+            first: stripe,
+            more: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_STRIPES - 1],
         }
     }
 
-    /// The cells of a new series whose blocks are `width` words, for the rest of the process.
-    pub(crate) fn new(width: usize) -> &'static Cells {
-        let head = AtomicPtr::new(ptr::null_mut());
-        let shared = new_block(&head, width);
+    /// The cells of a new series whose blocks are `width` words, folded as `fold` says, for
+    /// the rest of the process.
+    pub(crate) fn new(width: usize, fold: Fold) -> &'static Cells {
+        count_stripes();
         Box::leak(Box::new(Cells {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             width,
-            head,
-            free: Mutex::new(Vec::new()),
-            shared,
-            shared_writer: Mutex::new(()),
+            fold,
+            blocks: Mutex::new(Vec::new()),
+            first: new_stripe(width),
+            more: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_STRIPES - 1],
         }))
     }
 
-    /// Runs `write` on this thread's block of the series.
+    /// The cells of a counter: one word.
+    pub(crate) fn counter() -> &'static Cells {
+        Cells::new(
+            1,
+            Fold::Words {
+                sequenced: false,
+                floats: &[],
+            },
+        )
+    }
+
+    /// Runs `write` on this thread's block of the series, or on a stripe.
     #[inline]
     pub(crate) fn write<R>(&'static self, write: impl FnOnce(&[AtomicU64]) -> R) -> R {
         match self.local() {
-            // SAFETY: the table only holds pointers to blocks of `self.width` words that live
-            // forever, and this thread is their one writer while they are in its table.
+            // SAFETY: the table only holds addresses of blocks of at least `self.width` words
+            // that live until this thread's table is dropped, and this thread is their one
+            // writer.
             Some(first) => write(unsafe { std::slice::from_raw_parts(first, self.width) }),
             None => self.write_slow(write),
         }
@@ -155,8 +232,8 @@ impl Cells {
         TABLE
             .try_with(|table| {
                 let pages = table.pages.try_borrow().ok()?;
-                let first = pages.get(self.id / PAGE)?.as_ref()?[self.id % PAGE].get();
-                (!first.is_null()).then_some(first)
+                let slot = pages.get(self.id / PAGE)?.as_ref()?[self.id % PAGE].get();
+                (slot & 1 == 0 && slot != 0).then_some(slot as *const AtomicU64)
             })
             .ok()
             .flatten()
@@ -165,55 +242,105 @@ impl Cells {
     #[cold]
     #[inline(never)]
     fn write_slow<R>(&'static self, write: impl FnOnce(&[AtomicU64]) -> R) -> R {
-        if let Some(words) = self.attach() {
+        if let Some(words) = self.count_or_attach() {
             return write(words);
         }
-        let _one_writer = self
-            .shared_writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        write(self.shared.words)
+        let stripe = self.stripe();
+        let _one_writer = stripe.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        write(stripe.words)
     }
 
-    /// Gives this thread a block of the series: one left by an exited thread, or a new one.
-    fn attach(&'static self) -> Option<&'static [AtomicU64]> {
+    /// Counts this thread's write to the stripes, or, past [`PROMOTE_AFTER`] of them, gives it
+    /// a block of its own and returns it.
+    fn count_or_attach(&'static self) -> Option<&'static [AtomicU64]> {
         if self.id == DISCARD_ID {
             return None;
         }
         TABLE
             .try_with(|table| {
-                // Busy means re-entered while this thread's table changes: share instead.
+                {
+                    let pages = table.pages.try_borrow().ok()?;
+                    if let Some(Some(page)) = pages.get(self.id / PAGE) {
+                        let slot = &page[self.id % PAGE];
+                        let writes = slot.get() >> 1;
+                        if writes < PROMOTE_AFTER {
+                            slot.set((writes + 1) << 1 | 1);
+                            return None;
+                        }
+                    }
+                }
+                // Busy means re-entered while this thread's table changes: a stripe then.
                 let mut pages = table.pages.try_borrow_mut().ok()?;
-                let mut owned = table.owned.try_borrow_mut().ok()?;
-                let reused = self
-                    .free
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .pop();
-                let block = reused.unwrap_or_else(|| new_block(&self.head, self.width));
                 let page_index = self.id / PAGE;
                 if pages.len() <= page_index {
                     pages.resize_with(page_index + 1, || None);
                 }
                 let page = pages[page_index]
-                    .get_or_insert_with(|| Box::new([const { Cell::new(ptr::null()) }; PAGE]));
-                page[self.id % PAGE].set(block.words.as_ptr());
-                owned.push((self, block));
-                Some(block.words)
+                    .get_or_insert_with(|| Box::new([const { Cell::new(0) }; PAGE]));
+                let slot = &page[self.id % PAGE];
+                if slot.get() >> 1 < PROMOTE_AFTER {
+                    slot.set(1 << 1 | 1);
+                    return None;
+                }
+                let mut owned = table.owned.try_borrow_mut().ok()?;
+                owned.reserve(1);
+                let lines = new_lines(self.width);
+                owned.push((self, lines.as_ptr()));
+                let block = OwnedBlock(lines);
+                let words: &'static [AtomicU64] =
+                    // SAFETY: as in `OwnedBlock::words`; the lines live until this thread's
+                    // table folds and frees them, and only this thread writes them until then.
+                    unsafe { std::slice::from_raw_parts(lines.as_ptr().cast(), self.width) };
+                self.blocks
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(block);
+                slot.set(words.as_ptr() as usize);
+                Some(words)
             })
             .ok()
             .flatten()
     }
 
-    /// Calls `read` with every block of the series.
-    pub(crate) fn for_each_block(&self, mut read: impl FnMut(&[AtomicU64])) {
-        let mut next = self.head.load(Ordering::Acquire);
-        while !next.is_null() {
-            // SAFETY: blocks are leaked, so every pointer in the list stays valid.
-            let block = unsafe { &*next };
-            read(block.words);
-            next = block.next.load(Ordering::Acquire);
+    /// This thread's stripe, made at its first use unless that would allocate in re-entered
+    /// work (then the first stripe).
+    fn stripe(&self) -> &'static Stripe {
+        let count = STRIPES.load(Ordering::Relaxed);
+        if count <= 1 || self.id == DISCARD_ID || reentry::inside() {
+            return self.first;
         }
+        let index = STRIPE.try_with(|index| *index % count).unwrap_or(0);
+        let Some(slot) = index.checked_sub(1).and_then(|index| self.more.get(index)) else {
+            return self.first;
+        };
+        let existing = slot.load(Ordering::Acquire);
+        if !existing.is_null() {
+            // SAFETY: stripes are leaked once published.
+            return unsafe { &*existing };
+        }
+        let Some(made) = reentry::guarded(|| new_stripe(self.width)) else {
+            return self.first;
+        };
+        let made = ptr::from_ref(made).cast_mut();
+        match slot.compare_exchange(ptr::null_mut(), made, Ordering::AcqRel, Ordering::Acquire) {
+            // SAFETY: as above.
+            Ok(_) => unsafe { &*made },
+            // Another thread made it first: ours is a few bytes lost, once.
+            Err(theirs) => unsafe { &*theirs },
+        }
+    }
+
+    /// Holds off folds while the caller reads every block.
+    pub(crate) fn reading(&self) -> Reading<'_> {
+        Reading {
+            cells: self,
+            blocks: self.blocks.lock().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    /// Calls `read` with every block and stripe of the series.
+    pub(crate) fn for_each_block(&self, read: impl FnMut(&[AtomicU64])) {
+        self.reading().for_each_block(read);
     }
 
     /// The sum of word `index` over every block: a counter read.
@@ -225,43 +352,87 @@ impl Cells {
         total
     }
 
+    /// Folds the block at `lines`, of a thread that is exiting, into the series, then frees it.
+    fn fold_block(&'static self, lines: *const Line) {
+        // Allocated before any lock: the allocator may record metrics.
+        let mut copy = Vec::with_capacity(self.width);
+        let freed = {
+            let mut blocks = self.blocks.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(position) = blocks.iter().position(|block| block.0.as_ptr() == lines) else {
+                return;
+            };
+            let block = blocks.swap_remove(position);
+            let words = block.words(self.width);
+            copy.extend(words.iter().map(|word| word.load(Ordering::Acquire)));
+            match &self.fold {
+                Fold::Words { sequenced, floats } => {
+                    let stripe = self.first;
+                    let _one_writer = stripe.writer.lock().unwrap_or_else(PoisonError::into_inner);
+                    let add_all = |words: &[AtomicU64]| {
+                        let start = usize::from(*sequenced);
+                        for (index, value) in copy.iter().enumerate().skip(start) {
+                            if floats.contains(&index) {
+                                add_float(&words[index], f64::from_bits(*value));
+                            } else {
+                                add(&words[index], *value);
+                            }
+                        }
+                    };
+                    if *sequenced {
+                        together(stripe.words, add_all);
+                    } else {
+                        add_all(stripe.words);
+                    }
+                }
+                Fold::Custom(fold) => fold(&copy),
+            }
+            block
+        };
+        // SAFETY: the lines were leaked by `new_lines` for this block alone, no table points to
+        // them any more (their thread is exiting), and readers only reach them under the lock
+        // they were just removed under.
+        drop(unsafe { Box::from_raw(ptr::from_ref(freed.0).cast_mut()) });
+    }
+
     /// How many blocks the series has.
     #[cfg(test)]
     fn blocks(&self) -> usize {
-        let mut count = 0;
-        self.for_each_block(|_| count += 1);
-        count
+        self.blocks.lock().unwrap().len()
     }
 }
 
-/// A zeroed block of `width` words, linked into the list that `head` starts.
-fn new_block(head: &AtomicPtr<Block>, width: usize) -> &'static Block {
+/// How many stripes a series spreads its cold writers over, about one per core; 0 until the
+/// first series is made.
+static STRIPES: AtomicUsize = AtomicUsize::new(0);
+
+/// Learns the number of stripes, when a series is made: asking the system allocates, which a
+/// write must never do (an allocator that records would come back into it), so writes only
+/// read what this left.
+fn count_stripes() {
+    if STRIPES.load(Ordering::Relaxed) == 0 {
+        let count = std::thread::available_parallelism()
+            .map_or(4, usize::from)
+            .clamp(1, MAX_STRIPES);
+        STRIPES.store(count, Ordering::Relaxed);
+    }
+}
+
+/// Zeroed lines for `width` words, leaked until their owner frees them.
+fn new_lines(width: usize) -> &'static [Line] {
     let lines = width.div_ceil(8).max(1);
-    let storage: &'static [Line] = Box::leak(
+    Box::leak(
         (0..lines)
             .map(|_| Line([const { AtomicU64::new(0) }; 8]))
             .collect(),
-    );
-    // SAFETY: `Line` is `repr(C)` around 8 `AtomicU64`, so the lines are `8 * lines`
-    // contiguous words, and `width <= 8 * lines`.
-    let words = unsafe { std::slice::from_raw_parts(storage.as_ptr().cast::<AtomicU64>(), width) };
-    let block: &'static Block = Box::leak(Box::new(Block {
-        words,
-        next: AtomicPtr::new(ptr::null_mut()),
-    }));
-    let mut first = head.load(Ordering::Acquire);
-    loop {
-        block.next.store(first, Ordering::Relaxed);
-        match head.compare_exchange_weak(
-            first,
-            ptr::from_ref(block).cast_mut(),
-            Ordering::Release,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => return block,
-            Err(current) => first = current,
-        }
-    }
+    )
+}
+
+/// A zeroed stripe of `width` words, for the rest of the process.
+fn new_stripe(width: usize) -> &'static Stripe {
+    let lines = new_lines(width);
+    // SAFETY: as in `OwnedBlock::words`.
+    let words = unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<AtomicU64>(), width) };
+    Box::leak(Box::new(Stripe::of(words)))
 }
 
 /// Adds to a word of the calling thread's block; saturates rather than wrapping to zero.
@@ -324,17 +495,22 @@ pub(crate) fn read(words: &[AtomicU64], copy: &mut [u64]) {
 mod tests {
     use super::*;
 
+    fn counter_cells() -> &'static Cells {
+        Cells::counter()
+    }
+
     #[test]
-    fn each_thread_writes_its_own_block_and_readers_see_the_sum() {
-        let cells = Cells::new(1);
+    fn threads_that_write_often_get_a_block_and_exited_ones_are_folded() {
+        let cells = counter_cells();
         // Joined, not scoped: a join waits for the thread's thread-locals to be destroyed,
-        // which is when its blocks go back to the free list.
+        // which is when its blocks are folded.
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 std::thread::spawn(|| {
                     for _ in 0..1000 {
                         cells.write(|words| add(&words[0], 1));
                     }
+                    assert!(cells.blocks() >= 1, "a block of its own");
                 })
             })
             .collect();
@@ -342,18 +518,78 @@ mod tests {
             thread.join().unwrap();
         }
         assert_eq!(cells.sum(0), 4000);
-        // The four threads have exited: a new one takes a block back instead of making one.
-        let before = cells.blocks();
-        std::thread::spawn(|| cells.write(|words| add(&words[0], 1)))
-            .join()
-            .unwrap();
-        assert_eq!(cells.blocks(), before);
-        assert_eq!(cells.sum(0), 4001);
+        assert_eq!(
+            cells.blocks(),
+            0,
+            "every exited thread's block was folded and freed"
+        );
+    }
+
+    #[test]
+    fn threads_that_write_a_few_times_share_the_stripes() {
+        let cells = counter_cells();
+        std::thread::scope(|scope| {
+            for _ in 0..64 {
+                scope.spawn(|| {
+                    for _ in 0..PROMOTE_AFTER {
+                        cells.write(|words| add(&words[0], 1));
+                    }
+                    assert_eq!(cells.blocks(), 0);
+                });
+            }
+        });
+        assert_eq!(cells.sum(0), 64 * PROMOTE_AFTER as u64);
+    }
+
+    #[test]
+    fn folded_histograms_stay_whole_for_readers() {
+        let cells = Cells::new(
+            3,
+            Fold::Words {
+                sequenced: true,
+                floats: &[2],
+            },
+        );
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    for _ in 0..500 {
+                        cells.write(|words| {
+                            together(words, |words| {
+                                add(&words[1], 1);
+                                add_float(&words[2], 0.5);
+                            });
+                        });
+                    }
+                })
+            })
+            .collect();
+        let mut copy = [0; 2];
+        for thread in threads {
+            // Reads while threads exit and fold: never a count without its sum.
+            while !thread.is_finished() {
+                let (mut count, mut sum) = (0, 0.0);
+                cells.for_each_block(|words| {
+                    read(words, &mut copy);
+                    count += copy[0];
+                    sum += f64::from_bits(copy[1]);
+                });
+                assert_eq!(sum, count as f64 * 0.5);
+            }
+            thread.join().unwrap();
+        }
+        assert_eq!(cells.sum(1), 4000);
     }
 
     #[test]
     fn readers_never_see_half_a_write() {
-        let cells = Cells::new(3);
+        let cells = Cells::new(
+            3,
+            Fold::Words {
+                sequenced: true,
+                floats: &[],
+            },
+        );
         let done = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|scope| {
             scope.spawn(|| {

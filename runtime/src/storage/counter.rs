@@ -42,7 +42,7 @@ impl Counter {
     /// A counter at zero.
     pub(crate) fn new() -> Self {
         Counter {
-            cells: Cells::new(1),
+            cells: Cells::counter(),
             exemplars: None,
             forward: None,
         }
@@ -51,7 +51,7 @@ impl Counter {
     /// A counter at zero that keeps an exemplar.
     pub(crate) fn with_exemplars() -> Self {
         Counter {
-            cells: Cells::new(1),
+            cells: Cells::counter(),
             exemplars: Some(Box::leak(Box::new(Exemplars::new(1)))),
             forward: None,
         }

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use metrics::{Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use metrics_util::registry::{Registry, Storage};
 
-use crate::model::kind::Kind;
+use crate::model::kind::{Kind, escaped_sample_names};
 use crate::model::names::{
     Escaping, OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE, escape, label_problem_for,
 };
@@ -229,13 +229,20 @@ type Labels = Vec<(&'static str, Cow<'static, str>)>;
 /// is refused or overflows.
 type KeyLabels = Vec<(String, String)>;
 
-/// What makes two keys one series once sanitised: their labels with a value, in name order
-/// (Prometheus ignores the order of labels, and reads an empty value as no label).
+/// What makes two keys one series: their labels with a value, in name order (Prometheus ignores
+/// the order of labels, and reads an empty value as no label), names as a scrape that allows no
+/// UTF-8 writes them: `queue.name` and `queue_name` would be one series there, so they are one
+/// everywhere (the first key's spelling is kept), as in metrics-exporter-prometheus.
 fn identity(labels: &KeyLabels) -> KeyLabels {
     let mut identity: KeyLabels = labels
         .iter()
         .filter(|(_, value)| !value.is_empty())
-        .cloned()
+        .map(|(name, value)| {
+            (
+                escape(name, Escaping::Underscores, true).into_owned(),
+                value.clone(),
+            )
+        })
         .collect();
     identity.sort_unstable();
     identity
@@ -341,7 +348,7 @@ impl Store {
         Escaping::ALL
             .into_iter()
             .flat_map(|escaping| {
-                kind.sample_names(&escape(name, escaping, false))
+                escaped_sample_names(kind, name, escaping)
                     .into_iter()
                     .map(move |sample| format!("{escaping:?}:{sample}"))
             })
@@ -362,7 +369,7 @@ impl Store {
         }
         let kind = self.family_kind(registered, name);
         if Escaping::ALL.into_iter().any(|escaping| {
-            kind.sample_names(&escape(name, escaping, false))
+            escaped_sample_names(kind, name, escaping)
                 .iter()
                 .any(|sample| families.reserved.contains(sample))
         }) {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::model::buckets;
 use crate::model::snapshot::{Exemplar, Value};
-use crate::storage::cells::{self, Cells};
+use crate::storage::cells::{self, Cells, Fold};
 use crate::storage::exemplars::{self, Exemplars};
 use crate::storage::forward::series::{Operation, SeriesKey};
 
@@ -61,7 +61,13 @@ impl Histogram {
     pub(crate) fn new(bounds: &'static [f64]) -> Self {
         Histogram {
             bounds,
-            cells: Cells::new(FIRST_BUCKET + bounds.len() + 1),
+            cells: Cells::new(
+                FIRST_BUCKET + bounds.len() + 1,
+                Fold::Words {
+                    sequenced: true,
+                    floats: &[SUM],
+                },
+            ),
             negative_seen: AtomicBool::new(false),
             exemplars: None,
             forward: None,

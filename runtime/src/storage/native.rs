@@ -10,18 +10,24 @@
 //! one, each bucket merged with its neighbour) until it fits, down to schema -4 (buckets 65536
 //! times wider than the last). Nothing is reset or lost: counts only move into wider buckets.
 //!
-//! Writes go to one of a few shards, each under a mutex that one thread at a time mostly
-//! takes, so that two threads recording into the same function do not wait on each other; a
-//! read merges the shards at the lowest schema among them. A shard keeps the classic buckets,
-//! count and sum with the native buckets, so a scrape sees all of them from the same
-//! observations. NaN counts in `_count` and `_sum` but in no bucket, as client_golang does.
+//! Writes are per-thread cells like the classic buckets' ([`crate::storage::cells`]): a thread's
+//! block keeps the count, the sum, the classic buckets, the zero bucket and a window of
+//! consecutive native buckets around where its first observation fell, written together under
+//! the block's sequence number with plain loads and stores, no lock. An observation outside
+//! the window (or below zero) goes with its classic bucket, count and sum to one state under a
+//! mutex, where the blocks of exited threads are folded too; so every observation is in exactly
+//! one place, whole, and a scrape sees classic and native buckets from the same observations.
+//! When a scrape finds more buckets than allowed, it lowers the series' schema; each thread
+//! halves its window at its next write.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use hashbrown::HashMap;
 
 use crate::model::snapshot::{NativeBuckets, Value};
+use crate::storage::cells::{self, Cells, Fold};
+use crate::storage::reentry;
 
 /// The schema of the widest buckets Prometheus knows.
 const MIN_SCHEMA: i32 = -4;
@@ -70,11 +76,26 @@ pub(crate) fn schema_for(factor: f64) -> i32 {
 pub(crate) struct NativeHistogram {
     bounds: &'static [f64],
     layout: NativeLayout,
-    shards: Box<[Shard]>,
+    /// The schema threads record at: lowered by a scrape that finds too many buckets.
+    schema: &'static AtomicI32,
+    /// How many native buckets a block's window holds.
+    window: usize,
+    cells: &'static Cells,
+    /// Observations outside the windows, and the blocks of exited threads.
+    rest: &'static Mutex<State>,
 }
 
-#[repr(align(64))]
-struct Shard(Mutex<State>);
+/// The words of a block: the sequence number, then these, then the classic buckets, then the
+/// window of native buckets.
+const SUM: usize = 1;
+const COUNT: usize = 2;
+const ZERO: usize = 3;
+/// The schema of the block's window, as an `i64`'s bits.
+const SCHEMA: usize = 4;
+/// The key of the window's first bucket, as an `i64`'s bits; `WINDOW_SET` says it is set.
+const BASE: usize = 5;
+const WINDOW_SET: usize = 6;
+const FIRST_CLASSIC: usize = 7;
 
 #[derive(Clone)]
 struct State {
@@ -88,103 +109,263 @@ struct State {
     negative: HashMap<i32, u64>,
 }
 
-impl NativeHistogram {
-    pub(crate) fn new(bounds: &'static [f64], layout: NativeLayout) -> Self {
-        let state = State {
-            schema: layout.schema,
-            classic: vec![0; bounds.len() + 1],
+impl State {
+    fn new(schema: i32, classic: usize) -> Self {
+        State {
+            schema,
+            classic: vec![0; classic],
             count: 0,
             sum: 0.0,
             zero: 0,
             positive: HashMap::new(),
             negative: HashMap::new(),
+        }
+    }
+
+    /// One observation, in classic bucket `classic`.
+    fn observe(&mut self, classic: usize, value: f64, zero_threshold: f64) {
+        self.classic[classic] = self.classic[classic].saturating_add(1);
+        self.count = self.count.saturating_add(1);
+        self.sum += value;
+        if value.is_nan() {
+            return;
+        }
+        if value.abs() <= zero_threshold {
+            self.zero = self.zero.saturating_add(1);
+            return;
+        }
+        let key = key(value.abs(), self.schema);
+        let buckets = if value > 0.0 {
+            &mut self.positive
+        } else {
+            &mut self.negative
         };
+        let count = buckets.entry(key).or_insert(0);
+        *count = count.saturating_add(1);
+    }
+
+    /// Adds a block's copy (words `1..`): its counts, and its window at the block's schema.
+    fn add_block(&mut self, copy: &[u64], classic: usize) {
+        let word = |index: usize| copy[index - 1];
+        self.count = self.count.saturating_add(word(COUNT));
+        self.sum += f64::from_bits(word(SUM));
+        self.zero = self.zero.saturating_add(word(ZERO));
+        for (total, count) in self.classic.iter_mut().zip(&copy[FIRST_CLASSIC - 1..]) {
+            *total = total.saturating_add(*count);
+        }
+        if word(WINDOW_SET) == 0 {
+            return;
+        }
+        let schema = word(SCHEMA) as i64 as i32;
+        let base = word(BASE) as i64;
+        let halvings = (schema - self.schema).max(0);
+        if schema < self.schema {
+            self.lower_to(schema);
+        }
+        let window = &copy[FIRST_CLASSIC - 1 + classic..];
+        for (offset, count) in window.iter().enumerate() {
+            if *count > 0 {
+                let key = i32::try_from(base + offset as i64).unwrap_or(i32::MAX);
+                let slot = self.positive.entry(halve(key, halvings)).or_insert(0);
+                *slot = slot.saturating_add(*count);
+            }
+        }
+    }
+
+    /// Adds another state.
+    fn add(&mut self, other: &State) {
+        if other.schema < self.schema {
+            self.lower_to(other.schema);
+        }
+        let halvings = other.schema - self.schema;
+        for (total, count) in self.classic.iter_mut().zip(&other.classic) {
+            *total = total.saturating_add(*count);
+        }
+        self.count = self.count.saturating_add(other.count);
+        self.sum += other.sum;
+        self.zero = self.zero.saturating_add(other.zero);
+        for (from, to) in [
+            (&other.positive, &mut self.positive),
+            (&other.negative, &mut self.negative),
+        ] {
+            for (key, count) in from {
+                let slot = to.entry(halve(*key, halvings)).or_insert(0);
+                *slot = slot.saturating_add(*count);
+            }
+        }
+    }
+
+    /// Lowers the schema to `schema`, merging buckets.
+    fn lower_to(&mut self, schema: i32) {
+        while self.schema > schema {
+            self.halve_once();
+        }
+    }
+
+    fn halve_once(&mut self) {
+        self.schema -= 1;
+        for buckets in [&mut self.positive, &mut self.negative] {
+            let old = std::mem::take(buckets);
+            for (key, count) in old {
+                let slot = buckets.entry(halve(key, 1)).or_insert(0);
+                *slot = slot.saturating_add(count);
+            }
+        }
+    }
+}
+
+impl NativeHistogram {
+    pub(crate) fn new(bounds: &'static [f64], layout: NativeLayout) -> Self {
+        let classic = bounds.len() + 1;
+        let window = window_for(layout.schema);
+        let rest: &'static Mutex<State> =
+            Box::leak(Box::new(Mutex::new(State::new(layout.schema, classic))));
+        let fold: &'static (dyn Fn(&[u64]) + Sync) = Box::leak(Box::new(move |words: &[u64]| {
+            // Folding allocates: an allocator that records, re-entering, must not wait on it.
+            let _ = reentry::guarded(|| {
+                rest.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .add_block(&words[1..], classic);
+            });
+        }));
         NativeHistogram {
             bounds,
             layout,
-            shards: (0..shard_count())
-                .map(|_| Shard(Mutex::new(state.clone())))
-                .collect(),
+            schema: Box::leak(Box::new(AtomicI32::new(layout.schema))),
+            window,
+            cells: Cells::new(FIRST_CLASSIC + classic + window, Fold::Custom(fold)),
+            rest,
         }
     }
 
     /// Records `value`, which falls in classic bucket `classic`.
+    #[inline]
     pub(crate) fn observe(&self, classic: usize, value: f64) {
-        let mut state = self.shards[this_threads_shard() % self.shards.len()]
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        state.classic[classic] = state.classic[classic].saturating_add(1);
-        state.count = state.count.saturating_add(1);
-        state.sum += value;
+        let schema = self.schema.load(Ordering::Relaxed);
+        let in_window = self.cells.write(|words| {
+            let slot = self.slot(words, schema, value)?;
+            cells::together(words, |words| {
+                cells::add_float(&words[SUM], value);
+                cells::add(&words[COUNT], 1);
+                cells::add(&words[FIRST_CLASSIC + classic], 1);
+                match slot {
+                    Slot::Zero => cells::add(&words[ZERO], 1),
+                    Slot::Bucket(index) => cells::add(&words[index], 1),
+                    Slot::CountOnly => {}
+                }
+            });
+            Some(())
+        });
+        if in_window.is_none() {
+            self.observe_elsewhere(classic, value);
+        }
+    }
+
+    /// Where `value` goes in the block `words`, which this thread writes: `None` when outside
+    /// its window. Sets the window at the first bucket, and halves it when the series' schema
+    /// went down.
+    #[inline]
+    fn slot(&self, words: &[AtomicU64], schema: i32, value: f64) -> Option<Slot> {
         if value.is_nan() {
-            return;
+            return Some(Slot::CountOnly);
         }
         if value.abs() <= self.layout.zero_threshold {
-            state.zero = state.zero.saturating_add(1);
-            return;
+            return Some(Slot::Zero);
         }
-        let key = key(value.abs(), state.schema);
-        let buckets = if value > 0.0 {
-            &mut state.positive
-        } else {
-            &mut state.negative
-        };
-        let count = buckets.entry(key).or_insert(0);
-        *count = count.saturating_add(1);
-        if buckets.len() > self.layout.max_buckets / 2
-            && state.positive.len() + state.negative.len() > self.layout.max_buckets
-        {
-            state.fit(self.layout.max_buckets);
+        if value < 0.0 {
+            return None;
         }
+        let load = |index: usize| words[index].load(Ordering::Relaxed);
+        let first = FIRST_CLASSIC + self.bounds.len() + 1;
+        if load(WINDOW_SET) == 0 {
+            let key = i64::from(key(value, schema));
+            let base = key - (self.window / 2) as i64;
+            cells::together(words, |words| {
+                words[SCHEMA].store(i64::from(schema) as u64, Ordering::Relaxed);
+                words[BASE].store(base as u64, Ordering::Relaxed);
+                words[WINDOW_SET].store(1, Ordering::Relaxed);
+            });
+        } else if (load(SCHEMA) as i64 as i32) > schema {
+            self.halve_window(words, schema, first);
+        }
+        let block_schema = load(SCHEMA) as i64 as i32;
+        let offset = i64::from(key(value, block_schema)) - load(BASE) as i64;
+        usize::try_from(offset)
+            .ok()
+            .filter(|offset| *offset < self.window)
+            .map(|offset| Slot::Bucket(first + offset))
+    }
+
+    /// Lowers this thread's window to `schema`, merging neighbours, as one change for readers.
+    #[cold]
+    fn halve_window(&self, words: &[AtomicU64], schema: i32, first: usize) {
+        let load = |index: usize| words[index].load(Ordering::Relaxed);
+        let from = load(SCHEMA) as i64 as i32;
+        let halvings = from - schema;
+        let base = load(BASE) as i64;
+        // On the stack: this runs inside a write, where allocating could re-enter it.
+        let mut counts = [0_u64; MAX_WINDOW];
+        for (offset, count) in counts.iter_mut().take(self.window).enumerate() {
+            *count = load(first + offset);
+        }
+        let new_base = i64::from(halve(i32::try_from(base).unwrap_or(i32::MIN), halvings))
+            - (self.window / 4) as i64;
+        cells::together(words, |words| {
+            for offset in 0..self.window {
+                words[first + offset].store(0, Ordering::Relaxed);
+            }
+            for (offset, count) in counts.iter().take(self.window).enumerate() {
+                let key = i32::try_from(base + offset as i64).unwrap_or(i32::MAX);
+                let index = i64::from(halve(key, halvings)) - new_base;
+                // Halving narrows the range: every bucket fits the new window.
+                let index = usize::try_from(index).unwrap_or(0).min(self.window - 1);
+                cells::add(&words[first + index], *count);
+            }
+            words[SCHEMA].store(i64::from(schema) as u64, Ordering::Relaxed);
+            words[BASE].store(new_base as u64, Ordering::Relaxed);
+        });
+    }
+
+    /// An observation outside this thread's window, or below zero: with its counts, under the
+    /// mutex of the rest. Dropped (and counted) if it re-entered from work that holds it.
+    #[cold]
+    #[inline(never)]
+    fn observe_elsewhere(&self, classic: usize, value: f64) {
+        let (zero_threshold, max_buckets) = (self.layout.zero_threshold, self.layout.max_buckets);
+        let schema = self.schema.load(Ordering::Relaxed);
+        let _ = reentry::guarded(|| {
+            let mut rest = self.rest.lock().unwrap_or_else(PoisonError::into_inner);
+            rest.lower_to(schema);
+            rest.observe(classic, value, zero_threshold);
+            // Bounded, as the whole is: the rest alone never keeps more buckets than allowed.
+            if rest.positive.len() + rest.negative.len() > max_buckets {
+                rest.fit(max_buckets);
+            }
+        });
     }
 
     /// Classic buckets, sum and native buckets, from the same observations.
     pub(crate) fn value(&self) -> Value {
-        let mut total = State {
-            schema: MAX_SCHEMA,
-            classic: vec![0; self.bounds.len() + 1],
-            count: 0,
-            sum: 0.0,
-            zero: 0,
-            positive: HashMap::new(),
-            negative: HashMap::new(),
-        };
-        let states: Vec<State> = self
-            .shards
-            .iter()
-            .map(|shard| {
-                shard
-                    .0
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone()
-            })
-            .collect();
-        total.schema = states
-            .iter()
-            .map(|state| state.schema)
-            .min()
-            .unwrap_or(self.layout.schema);
-        for state in states {
-            for (total, count) in total.classic.iter_mut().zip(&state.classic) {
-                *total = total.saturating_add(*count);
-            }
-            total.count = total.count.saturating_add(state.count);
-            total.sum += state.sum;
-            total.zero = total.zero.saturating_add(state.zero);
-            let halvings = state.schema - total.schema;
-            for (from, to) in [
-                (&state.positive, &mut total.positive),
-                (&state.negative, &mut total.negative),
-            ] {
-                for (key, count) in from {
-                    let slot = to.entry(halve(*key, halvings)).or_insert(0);
-                    *slot = slot.saturating_add(*count);
-                }
-            }
+        let classic = self.bounds.len() + 1;
+        let mut total = State::new(self.schema.load(Ordering::Relaxed), classic);
+        {
+            // No block is folded into the rest while they are read.
+            let reading = self.cells.reading();
+            let mut copy = vec![0_u64; FIRST_CLASSIC - 1 + classic + self.window];
+            reading.for_each_block(|words| {
+                cells::read(words, &mut copy);
+                total.add_block(&copy, classic);
+            });
+            let rest = self
+                .rest
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            total.add(&rest);
         }
         total.fit(self.layout.max_buckets);
+        // Threads record at the schema the buckets fit in from now on.
+        self.schema.fetch_min(total.schema, Ordering::Relaxed);
         let sorted = |buckets: &HashMap<i32, u64>| {
             let mut sorted: Vec<(i32, u64)> = buckets.iter().map(|(k, c)| (*k, *c)).collect();
             sorted.sort_unstable();
@@ -206,18 +387,29 @@ impl NativeHistogram {
     }
 }
 
+/// Where one observation goes in a block.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// NaN: counted and summed, in no bucket.
+    CountOnly,
+    Zero,
+    /// The word of its native bucket.
+    Bucket(usize),
+}
+
+/// The largest window.
+const MAX_WINDOW: usize = 256;
+
+/// A block's window: eight octaves of buckets at its schema, within 32..=256.
+fn window_for(schema: i32) -> usize {
+    (8_usize << schema.clamp(0, 5)).clamp(32, MAX_WINDOW)
+}
+
 impl State {
     /// Halves the resolution until the buckets fit in `max_buckets`, or the schema is -4.
     fn fit(&mut self, max_buckets: usize) {
         while self.positive.len() + self.negative.len() > max_buckets && self.schema > MIN_SCHEMA {
-            self.schema -= 1;
-            for buckets in [&mut self.positive, &mut self.negative] {
-                let old = std::mem::take(buckets);
-                for (key, count) in old {
-                    let slot = buckets.entry(halve(key, 1)).or_insert(0);
-                    *slot = slot.saturating_add(count);
-                }
-            }
+            self.halve_once();
         }
     }
 }
@@ -274,25 +466,6 @@ fn bounds(schema: i32) -> &'static [f64] {
             .map(|i| (f64::from(i) / f64::from(size) - 1.0).exp2())
             .collect()
     })
-}
-
-/// How many shards a native histogram has: enough that the threads of this machine seldom
-/// share one, without many per series.
-fn shard_count() -> usize {
-    static COUNT: OnceLock<usize> = OnceLock::new();
-    *COUNT.get_or_init(|| {
-        std::thread::available_parallelism()
-            .map_or(4, usize::from)
-            .clamp(2, 16)
-    })
-}
-
-fn this_threads_shard() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed);
-    }
-    SHARD.try_with(|shard| *shard).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -377,5 +550,64 @@ mod tests {
             let key = key(*value, native.schema);
             assert!(native.positive.iter().any(|(k, _)| *k == key));
         }
+    }
+
+    #[test]
+    fn threads_scrapes_and_exits_keep_every_observation_whole() {
+        static BOUNDS: &[f64] = &[0.001, 0.1];
+        let histogram: &'static NativeHistogram = Box::leak(Box::new(NativeHistogram::new(
+            BOUNDS,
+            NativeLayout::new(1.01, 40),
+        )));
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..6_u32)
+                .map(|thread| {
+                    scope.spawn(move || {
+                        // Each thread its own range, some far outside its window.
+                        for i in 0..3000_u32 {
+                            let value = f64::from(1 + (i * 7 + thread * 13) % 500)
+                                * 1e-4
+                                * if i % 50 == 0 { 1e4 } else { 1.0 };
+                            histogram.observe(crate::model::buckets::index(BOUNDS, value), value);
+                        }
+                    })
+                })
+                .collect();
+            scope.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    let Value::Histogram { native, counts, .. } = histogram.value() else {
+                        unreachable!()
+                    };
+                    let native = native.unwrap();
+                    let in_buckets: u64 = native.positive.iter().map(|(_, c)| c).sum();
+                    // Classic and native counts from the same observations, at any moment.
+                    assert_eq!(in_buckets + native.zero_count, counts.iter().sum::<u64>());
+                    assert!(native.positive.len() <= 40);
+                }
+            });
+            for writer in writers {
+                writer.join().unwrap();
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+        let Value::Histogram {
+            native,
+            counts,
+            sum,
+            ..
+        } = histogram.value()
+        else {
+            unreachable!()
+        };
+        let native = native.unwrap();
+        assert_eq!(counts.iter().sum::<u64>(), 18_000);
+        assert_eq!(native.positive.iter().map(|(_, c)| c).sum::<u64>(), 18_000);
+        assert!(
+            native.schema < 6,
+            "lowered to fit 40 buckets: {}",
+            native.schema
+        );
+        assert!(sum > 0.0);
     }
 }
