@@ -1,7 +1,8 @@
 //! What an instrumented function costs where track-metrics is not installed: with nothing
 //! installed at all (a library whose users run no exporter), and through the application's own
 //! `metrics` recorder (metrics-exporter-prometheus), beside the same work written by hand with
-//! that recorder's handles. Every ratio is within one run.
+//! that recorder's handles; then installed, in a binary without native histograms. Every ratio
+//! is within one run.
 //!
 //! `cargo bench --features bench --bench ecosystem`
 
@@ -90,6 +91,23 @@ fn through_the_prometheus_exporter(c: &mut Criterion) {
     black_box(handle.render());
 }
 
+/// track-metrics installed beside that exporter, in a binary where no function has a native
+/// histogram: the plain call that `benches/hot_path.rs`'s, in a binary with one, is held to.
+fn installed_without_native_histograms(c: &mut Criterion) {
+    track_metrics::Exporter::builder()
+        .without_listener()
+        .without_global_recorder()
+        .process_metrics(false)
+        .install()
+        .expect("install");
+    let mut group = c.benchmark_group("installed, no native histogram in the binary");
+    group.bench_function("bare function", |b| b.iter(|| bare(black_box(3))));
+    group.bench_function("#[track_metrics]", |b| {
+        b.iter(|| instrumented(black_box(3)))
+    });
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -99,6 +117,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = nothing_installed, through_the_prometheus_exporter
+    targets = nothing_installed, through_the_prometheus_exporter, installed_without_native_histograms
 }
 criterion_main!(benches);

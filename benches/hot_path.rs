@@ -36,9 +36,10 @@ fn instrumented_err(x: u64) -> Result<u64, std::fmt::Error> {
     }
 }
 
-// A family of its own: a function that asks for a native histogram makes its whole duration
-// family native, and the other functions here measure the classic one.
-#[track_metrics(native_histogram, duration = "native_duration_seconds")]
+// In the same duration family as the others: a native histogram is this function's alone, and
+// costs the other functions nothing (`benches/ecosystem.rs` has the plain call of a binary
+// without one).
+#[track_metrics(native_histogram)]
 #[inline(never)]
 fn instrumented_native(x: u64) -> u64 {
     x.wrapping_mul(31).rotate_left(7)
@@ -277,6 +278,12 @@ fn per_call(c: &mut Criterion) {
             value
         })
     });
+    group.bench_function("metrics facade counter, cached handle", |b| {
+        b.iter(|| calls.increment(1))
+    });
+    group.bench_function("metrics::counter! per call", |b| {
+        b.iter(|| metrics::counter!("contended_calls_total").increment(1))
+    });
     group.bench_function("autometrics 3", |b| {
         b.iter(|| with_autometrics(black_box(3)))
     });
@@ -341,12 +348,58 @@ fn contended(c: &mut Criterion) {
         }),
     );
     group.bench_function(
+        "#[track_metrics] returning Err",
+        two_threads(|i| {
+            let _ = black_box(instrumented_err(i));
+        }),
+    );
+    group.bench_function(
+        "#[track_metrics], in a sampled span: records an exemplar",
+        |b: &mut Bencher<'_>| {
+            use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+            b.iter_custom(|iterations| {
+                let start = std::time::Instant::now();
+                std::thread::scope(|scope| {
+                    for _ in 0..2 {
+                        scope.spawn(move || {
+                            SAMPLED.with(|provider| {
+                                // One span around the loop: its calls record exemplars.
+                                provider.tracer("bench").in_span("calls", |_| {
+                                    for i in 0..iterations {
+                                        black_box(instrumented(black_box(i)));
+                                    }
+                                });
+                            });
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        },
+    );
+    group.bench_function(
+        "metrics facade counter, cached handle",
+        two_threads(|_| {
+            CACHED.with(|counter| counter.increment(1));
+        }),
+    );
+    group.bench_function(
         "metrics::counter! per call",
         two_threads(|_| {
             metrics::counter!("contended_calls_total").increment(1);
         }),
     );
     group.finish();
+}
+
+thread_local! {
+    /// Each bench thread's sampler, so that its calls run in sampled spans.
+    static SAMPLED: opentelemetry_sdk::trace::SdkTracerProvider =
+        opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
+            .build();
+    /// Each bench thread's handle of the facade counter the per-call rows record into.
+    static CACHED: metrics::Counter = metrics::counter!("contended_calls_total");
 }
 
 /// A call under each OpenTelemetry context: none (what `per_call` measures too), a span the

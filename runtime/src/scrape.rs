@@ -48,6 +48,8 @@ pub(crate) fn families(settings: &Settings) -> Option<Vec<FamilySnapshot>> {
         }
     }
     let _done = Done;
+    // Exemplar times follow the wall clock's adjustments from one scrape to the next.
+    crate::storage::clock::anchor();
     let mut families = Vec::new();
     call_site::collect(&mut families);
     let mut declared = Snapshots::default();

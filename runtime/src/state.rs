@@ -39,9 +39,6 @@ pub(crate) struct Settings {
     /// limit, and whether every function has one or only those that ask.
     pub(crate) native_layout: NativeLayout,
     pub(crate) native_everywhere: bool,
-    /// The duration families that a function asked a native histogram for: every function
-    /// recording into one has it, since Prometheus reads a family as all native or all classic.
-    pub(crate) native_families: Vec<&'static str>,
     /// How long a render may take: see [`DEFAULT_RENDER_TIMEOUT`].
     pub(crate) render_timeout: Duration,
     /// When `install()` ran, in seconds since the Unix epoch: the `_created` time of every

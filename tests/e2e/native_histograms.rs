@@ -152,6 +152,14 @@ fn features_ask(start_prometheus: fn(&str, &[&str]) -> (Running, SocketAddr, Tem
         p99 <= true_p99 * GROWTH * 1.01 && p99 >= true_p99 / GROWTH / 1.01,
         "native p99 {p99} vs the workload's {true_p99}"
     );
+    // A function without native buckets in the same family is read as classic: protobuf
+    // sends it in a message of its own, since Prometheus before 2.45 reads a family by its
+    // first series.
+    wait_for(
+        native,
+        "function_duration_seconds_bucket{function=\"audit\",le=\"+Inf\"}",
+        |count| count == CALLS as f64,
+    );
     // Prometheus keeps the native histogram only: no classic series from this server.
     assert!(
         query(

@@ -106,15 +106,20 @@ fn victoria_metrics_gets_the_same_counts_and_p99_by_otlp_and_by_scrape() {
     let web = victoria_port;
     let calls = CALLS as f64;
     // By both paths: the scrape's series have `job`, the OTLP ones the resource's service name.
-    wait_for(web, "sum(function_calls_total{job=\"traced\"})", |n| {
-        n == calls
-    });
     wait_for(
         web,
-        "sum(function_calls_total{service_name=\"traced_service\"})",
+        "sum(function_calls_total{function=\"handle\",job=\"traced\"})",
         |n| n == calls,
     );
-    let otlp = query(web, "function_calls_total{service_name=\"traced_service\"}");
+    wait_for(
+        web,
+        "sum(function_calls_total{function=\"handle\",service_name=\"traced_service\"})",
+        |n| n == calls,
+    );
+    let otlp = query(
+        web,
+        "function_calls_total{function=\"handle\",service_name=\"traced_service\"}",
+    );
     assert_eq!(otlp.len(), 1, "{otlp:?}");
     assert_eq!(otlp[0].0["function"], "handle");
     assert_eq!(otlp[0].0["module"], "traced_service");
@@ -124,12 +129,12 @@ fn victoria_metrics_gets_the_same_counts_and_p99_by_otlp_and_by_scrape() {
     // keeps as `vmrange` buckets (9% wide at schema 3).
     let classic = wait_for(
         web,
-        "histogram_quantile(0.99, sum by (le) (function_duration_seconds_bucket{job=\"traced\"}))",
+        "histogram_quantile(0.99, sum by (le) (function_duration_seconds_bucket{function=\"handle\",job=\"traced\"}))",
         f64::is_finite,
     );
     let exponential = wait_for(
         web,
-        "histogram_quantile(0.99, sum by (vmrange) (function_duration_seconds_bucket{service_name=\"traced_service\"}))",
+        "histogram_quantile(0.99, sum by (vmrange) (function_duration_seconds_bucket{function=\"handle\",service_name=\"traced_service\"}))",
         f64::is_finite,
     );
     eprintln!("p99: workload {true_p99:.6}, scrape {classic:.6}, OTLP {exponential:.6}");
@@ -174,23 +179,25 @@ fn vmagent_forwards_otlp_to_prometheus_3_with_the_scrapes_counts_and_p99() {
         ],
     );
     let calls = CALLS as f64;
-    wait_for(web, "sum(function_calls_total{job=\"traced\"})", |n| {
-        n == calls
-    });
     wait_for(
         web,
-        "sum(function_calls_total{service_name=\"traced_service\"})",
+        "sum(function_calls_total{function=\"handle\",job=\"traced\"})",
+        |n| n == calls,
+    );
+    wait_for(
+        web,
+        "sum(function_calls_total{function=\"handle\",service_name=\"traced_service\"})",
         |n| n == calls,
     );
     // The scrape's native histogram and the export's classic buckets.
     let native = wait_for(
         web,
-        "histogram_quantile(0.99, sum(function_duration_seconds{job=\"traced\"}))",
+        "histogram_quantile(0.99, sum(function_duration_seconds{function=\"handle\",job=\"traced\"}))",
         f64::is_finite,
     );
     let classic = wait_for(
         web,
-        "histogram_quantile(0.99, sum by (le) (function_duration_seconds_bucket{service_name=\"traced_service\"}))",
+        "histogram_quantile(0.99, sum by (le) (function_duration_seconds_bucket{function=\"handle\",service_name=\"traced_service\"}))",
         f64::is_finite,
     );
     eprintln!("p99: workload {true_p99:.6}, scrape {native:.6}, OTLP {classic:.6}");
@@ -262,7 +269,7 @@ fn exports_reach_an_https_receiver_that_a_private_authority_vouches_for() {
     );
     wait_for(
         plain,
-        "sum(function_calls_total{service_name=\"trusting\"})",
+        "sum(function_calls_total{function=\"handle\",service_name=\"trusting\"})",
         |n| n == CALLS as f64,
     );
     // With Mozilla's roots only, the receiver is not trusted: the exports fail, and say so.

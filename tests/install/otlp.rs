@@ -413,30 +413,45 @@ fn an_export_carries_the_scrapes_series_values_and_start_times() {
             assert_eq!(point.explicit_bounds, [100.0, 1000.0]);
             assert_eq!(point.bucket_counts, [1, 1, 0]);
             assert_eq!((point.count, point.sum), (2, Some(550.0)));
-            // A family with native buckets (one of its functions asks for them) as an
-            // exponential histogram, the scale its schema.
-            let duration = metric(&request, "function_duration_seconds");
-            assert_eq!(duration.unit, "s");
-            let Some(Data::ExponentialHistogram(native)) = &duration.data else {
-                panic!("{duration:?}")
-            };
-            let point = |function: &str| {
-                native
-                    .data_points
-                    .iter()
-                    .find(|point| attributes(&point.attributes)["function"] == function)
-                    .unwrap()
-            };
-            let render = point("render_page");
+            // A native histogram is its function's: that series goes as an exponential
+            // histogram (the scale its schema), the family's classic ones as a metric of the
+            // same name with explicit buckets.
+            let durations: Vec<&Metric> = metrics(&request)
+                .into_iter()
+                .filter(|metric| metric.name == "function_duration_seconds")
+                .collect();
+            assert_eq!(durations.len(), 2);
+            assert!(durations.iter().all(|metric| metric.unit == "s"));
+            let exponential = durations
+                .iter()
+                .find_map(|metric| match &metric.data {
+                    Some(Data::ExponentialHistogram(histogram)) => Some(histogram),
+                    _ => None,
+                })
+                .unwrap();
+            assert_eq!(exponential.data_points.len(), 1);
+            let render = &exponential.data_points[0];
+            assert_eq!(attributes(&render.attributes)["function"], "render_page");
             assert_eq!(render.scale, 3, "factor 1.1 is schema 3");
             assert_eq!(render.count, 1);
             let buckets: u64 = render.positive.iter().flat_map(|b| &b.bucket_counts).sum();
             assert_eq!(render.zero_count + buckets, 1);
             assert!(render.start_time_unix_nano >= before_install - 1_000_000_000);
-            // The exemplar of the last traced call of each classic bucket, with its ids.
-            let charged = point("charge");
+            let classic = durations
+                .iter()
+                .find_map(|metric| match &metric.data {
+                    Some(Data::Histogram(histogram)) => Some(histogram),
+                    _ => None,
+                })
+                .unwrap();
+            // The exemplar of the last traced call of each bucket, with its ids.
+            let charged = classic
+                .data_points
+                .iter()
+                .find(|point| attributes(&point.attributes)["function"] == "charge")
+                .unwrap();
             assert_eq!(charged.count, 10);
-            let exemplar = &charged.exemplars[0];
+            let exemplar = charged.exemplars.first().expect("an exemplar");
             assert_eq!(exemplar.trace_id, [0xab; 16]);
             assert_eq!(exemplar.span_id, [0xcd; 8]);
             assert!(exemplar.time_unix_nano >= before_install);
@@ -491,17 +506,13 @@ fn check_rest(
     let exemplars: usize = metrics(&second)
         .into_iter()
         .filter_map(|metric| match &metric.data {
-            Some(Data::ExponentialHistogram(histogram))
-                if metric.name == "function_duration_seconds" =>
-            {
-                Some(
-                    histogram
-                        .data_points
-                        .iter()
-                        .map(|point| point.exemplars.len())
-                        .sum::<usize>(),
-                )
-            }
+            Some(Data::Histogram(histogram)) if metric.name == "function_duration_seconds" => Some(
+                histogram
+                    .data_points
+                    .iter()
+                    .map(|point| point.exemplars.len())
+                    .sum::<usize>(),
+            ),
             _ => None,
         })
         .sum();

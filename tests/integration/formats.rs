@@ -581,3 +581,45 @@ fn counters_are_named_alike_in_every_format_and_label_spellings_merge() {
     );
     assert_eq!(text.matches("formats_merged_total{").count(), 1, "{text}");
 }
+
+#[track_metrics(duration = "formats_mixed_seconds", native_histogram)]
+fn mixed_native() {}
+
+#[track_metrics(duration = "formats_mixed_seconds")]
+fn mixed_classic() {}
+
+/// A native histogram is one function's: the family's other functions stay classic, and
+/// protobuf sends the two kinds as two messages, the native ones first, since Prometheus
+/// before 2.45 reads a message as native or classic by its first series.
+#[test]
+fn a_family_with_native_and_classic_series_is_two_protobuf_messages() {
+    common::exporter();
+    mixed_native();
+    mixed_classic();
+    mixed_classic();
+    let families = decode(&get(Some(PROTOBUF), false).bytes);
+    let messages: Vec<_> = families
+        .iter()
+        .filter(|family| family.name.as_deref() == Some("formats_mixed_seconds"))
+        .collect();
+    assert_eq!(messages.len(), 2);
+    let function = |metric: &track_metrics::testing::protobuf::Metric| {
+        metric
+            .label
+            .iter()
+            .find(|pair| pair.name() == "function")
+            .unwrap()
+            .value()
+            .to_owned()
+    };
+    let native = &messages[0].metric;
+    assert_eq!(native.len(), 1);
+    assert_eq!(function(&native[0]), "mixed_native");
+    assert!(native[0].histogram.as_ref().unwrap().schema.is_some());
+    let classic = &messages[1].metric;
+    assert_eq!(classic.len(), 1);
+    assert_eq!(function(&classic[0]), "mixed_classic");
+    let histogram = classic[0].histogram.as_ref().unwrap();
+    assert!(histogram.schema.is_none());
+    assert_eq!(histogram.sample_count, Some(2));
+}

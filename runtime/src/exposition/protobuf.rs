@@ -26,23 +26,50 @@ pub(crate) fn write(
     for family in families.iter_mut() {
         family.series.sort_by(|a, b| a.labels.cmp(&b.labels));
         let written = crate::exposition::text::written_name(family);
-        let message = wire::MetricFamily {
+        let message = |series: &mut dyn Iterator<Item = &SeriesSnapshot>| wire::MetricFamily {
             name: Some(escape(&written, escaping, false).into_owned()),
             help: family.help.as_ref().map(|help| help.to_string()),
             r#type: Some(metric_type(family.kind) as i32),
-            metric: family
-                .series
-                .iter()
+            metric: series
                 .flat_map(|series| {
                     metrics(family.name, family.kind, globals, series, created, escaping)
                 })
                 .collect(),
             unit: None,
         };
-        // Encoding into a `Vec` cannot fail: it grows as needed.
-        let _ = message.encode_length_delimited(&mut out);
+        // Prometheus before 2.45 reads a family as native or classic by its first series: a
+        // family whose functions do not all keep native buckets goes as two messages, the
+        // native series in one and the classic ones in the other.
+        let natives = family
+            .series
+            .iter()
+            .filter(|series| is_native(series))
+            .count();
+        let groups: &[Option<bool>] = if natives == 0 || natives == family.series.len() {
+            &[None]
+        } else {
+            &[Some(true), Some(false)]
+        };
+        for group in groups {
+            let mut series = family
+                .series
+                .iter()
+                .filter(|series| group.is_none_or(|native| is_native(series) == native));
+            // Encoding into a `Vec` cannot fail: it grows as needed.
+            let _ = message(&mut series).encode_length_delimited(&mut out);
+        }
     }
     out
+}
+
+fn is_native(series: &SeriesSnapshot) -> bool {
+    matches!(
+        &series.value,
+        Value::Histogram {
+            native: Some(_),
+            ..
+        }
+    )
 }
 
 fn metric_type(kind: Kind) -> wire::MetricType {

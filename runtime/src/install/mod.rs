@@ -132,11 +132,6 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
         facade_summaries: parts.facade_summaries,
         created_lines: parts.created_lines,
         facade_counter_suffix: parts.facade_counter_suffix,
-        native_families: infos
-            .iter()
-            .filter(|info| info.native_histogram)
-            .map(|info| info.duration)
-            .collect(),
         installed_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |since| since.as_secs_f64()),

@@ -6,13 +6,15 @@
 //! OpenTelemetry, a look at a thread-local). Only an observation inside a sampled trace reads
 //! the wall clock and writes a slot.
 //!
-//! A slot is written under a `try_lock`: a writer that finds it busy leaves the exemplar that
-//! another thread is writing, since an exemplar is one sample among many, and no call waits.
+//! Slots are per-thread cells, written without a lock, and an instrumented function's exemplar
+//! is timed by the clock reading that ended its call: a sampled call reads no other clock.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::model::snapshot::{Exemplar, Trace};
+use crate::storage::cells::{self, Cells, Fold};
+use crate::storage::reentry;
 
 /// Where exemplars come from.
 #[derive(Clone, Copy, Debug)]
@@ -135,49 +137,137 @@ mod opentelemetry {
     }
 }
 
-/// The exemplar slots of one series, made at its first exemplar.
+/// The exemplars of one series: per bucket, the newest observation made in a sampled trace,
+/// kept in per-thread cells made at the first exemplar. A block holds, per bucket, the value,
+/// the time, the trace id and the span id (5 words after the sequence number), written with
+/// plain stores under the block's sequence number, no lock; a reader keeps the newest of each
+/// bucket. The blocks of exited threads leave their newest exemplars to `rest`.
 pub(crate) struct Exemplars {
     len: usize,
-    slots: OnceLock<Box<[Mutex<Option<Exemplar>>]>>,
+    cells: OnceLock<&'static Cells>,
+    rest: OnceLock<&'static Mutex<Vec<Option<Exemplar>>>>,
 }
 
+/// Words per exemplar.
+const WORDS: usize = 5;
+
 impl Exemplars {
-    /// Slots for `len` buckets (1 for a counter).
+    /// Exemplars for `len` buckets (1 for a counter).
     pub(crate) const fn new(len: usize) -> Self {
         Exemplars {
             len,
-            slots: OnceLock::new(),
+            cells: OnceLock::new(),
+            rest: OnceLock::new(),
         }
     }
 
     /// Keeps `value`, observed now in `trace`, as the exemplar of bucket `index`.
     #[cold]
     pub(crate) fn record(&self, index: usize, value: f64, trace: Trace) {
-        let slots = self
-            .slots
-            .get_or_init(|| (0..self.len).map(|_| Mutex::new(None)).collect());
-        let Some(slot) = slots.get(index) else {
+        self.record_at(index, value, crate::storage::clock::now_seconds(), trace);
+    }
+
+    /// Keeps `value`, observed at `timestamp` (seconds since the Unix epoch) in `trace`, as the
+    /// exemplar of bucket `index`.
+    #[inline]
+    pub(crate) fn record_at(&self, index: usize, value: f64, timestamp: f64, trace: Trace) {
+        if index >= self.len {
             return;
-        };
-        if let Ok(mut slot) = slot.try_lock() {
-            let timestamp = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0.0, |since| since.as_secs_f64());
-            *slot = Some(Exemplar {
-                value,
-                timestamp,
-                trace,
-            });
         }
+        let Some(cells) = self.cells() else { return };
+        let first = 1 + index * WORDS;
+        let trace_id = u128::from_be_bytes(trace.trace_id);
+        cells.write(|words| {
+            cells::together(words, |words| {
+                words[first].store(value.to_bits(), Ordering::Relaxed);
+                words[first + 1].store(timestamp.to_bits(), Ordering::Relaxed);
+                words[first + 2].store((trace_id >> 64) as u64, Ordering::Relaxed);
+                words[first + 3].store(trace_id as u64, Ordering::Relaxed);
+                words[first + 4].store(u64::from_be_bytes(trace.span_id), Ordering::Relaxed);
+            });
+        });
+    }
+
+    /// The cells, made at the first exemplar (which allocates: not from re-entered work).
+    #[inline]
+    fn cells(&self) -> Option<&'static Cells> {
+        if let Some(cells) = self.cells.get() {
+            return Some(cells);
+        }
+        self.make()
+    }
+
+    #[cold]
+    fn make(&self) -> Option<&'static Cells> {
+        let len = self.len;
+        let made = reentry::guarded(|| {
+            let rest: &'static Mutex<Vec<Option<Exemplar>>> = self
+                .rest
+                .get_or_init(|| Box::leak(Box::new(Mutex::new(vec![None; len]))));
+            let fold: &'static (dyn Fn(&[u64]) + Sync) =
+                Box::leak(Box::new(move |words: &[u64]| {
+                    let mut rest = rest.lock().unwrap_or_else(PoisonError::into_inner);
+                    for (slot, exemplar) in rest.iter_mut().zip(decode(&words[1..], len)) {
+                        keep_newest(slot, exemplar);
+                    }
+                }));
+            *self
+                .cells
+                .get_or_init(|| Cells::new(1 + len * WORDS, Fold::Custom(fold)))
+        })?;
+        Some(made)
     }
 
     /// The exemplar of each slot; empty when none was ever recorded.
     pub(crate) fn read(&self) -> Vec<Option<Exemplar>> {
-        self.slots.get().map_or_else(Vec::new, |slots| {
-            slots
-                .iter()
-                .map(|slot| *slot.lock().unwrap_or_else(PoisonError::into_inner))
-                .collect()
+        let Some(cells) = self.cells.get() else {
+            return Vec::new();
+        };
+        let mut newest = vec![None; self.len];
+        let mut copy = vec![0_u64; self.len * WORDS];
+        {
+            // No block is folded into the rest while they are read.
+            let reading = cells.reading();
+            reading.for_each_block(|words| {
+                cells::read(words, &mut copy);
+                for (slot, exemplar) in newest.iter_mut().zip(decode(&copy, self.len)) {
+                    keep_newest(slot, exemplar);
+                }
+            });
+            if let Some(rest) = self.rest.get() {
+                let rest = rest.lock().unwrap_or_else(PoisonError::into_inner);
+                for (slot, exemplar) in newest.iter_mut().zip(rest.iter()) {
+                    keep_newest(slot, *exemplar);
+                }
+            }
+        }
+        newest
+    }
+}
+
+/// The exemplars in a block's words after the sequence number; a time of zero is none.
+fn decode(words: &[u64], len: usize) -> impl Iterator<Item = Option<Exemplar>> + '_ {
+    (0..len).map(|index| {
+        let words = &words[index * WORDS..][..WORDS];
+        let timestamp = f64::from_bits(words[1]);
+        (timestamp != 0.0).then(|| {
+            let trace_id = (u128::from(words[2]) << 64) | u128::from(words[3]);
+            Exemplar {
+                value: f64::from_bits(words[0]),
+                timestamp,
+                trace: Trace {
+                    trace_id: trace_id.to_be_bytes(),
+                    span_id: words[4].to_be_bytes(),
+                },
+            }
         })
+    })
+}
+
+fn keep_newest(slot: &mut Option<Exemplar>, exemplar: Option<Exemplar>) {
+    if let Some(exemplar) = exemplar
+        && slot.is_none_or(|kept| kept.timestamp < exemplar.timestamp)
+    {
+        *slot = Some(exemplar);
     }
 }

@@ -33,8 +33,8 @@ use crate::state::Settings;
 use crate::storage::counter::Counter;
 use crate::storage::gauge::Gauge;
 use crate::storage::histogram::Histogram;
-use crate::storage::reentry;
 use crate::storage::summary::Summary;
+use crate::storage::{facade_cache, reentry};
 
 /// Distinct names whose refusal is logged; later ones are only counted.
 const MAX_WARNINGS: usize = 64;
@@ -726,6 +726,13 @@ impl std::fmt::Debug for FacadeRecorder {
     }
 }
 
+impl FacadeRecorder {
+    /// Which facade this is, for the per-thread handles.
+    fn identity(&self) -> usize {
+        std::ptr::from_ref(self.0) as usize
+    }
+}
+
 impl Recorder for FacadeRecorder {
     fn describe_counter(&self, key: KeyName, _: Option<Unit>, description: SharedString) {
         let _ = reentry::guarded(|| self.0.describe(&key, description));
@@ -740,49 +747,74 @@ impl Recorder for FacadeRecorder {
     }
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> metrics::Counter {
+        let facade = self.identity();
+        if let Some(counter) = facade_cache::counter(facade, key) {
+            return counter;
+        }
         // Registering allocates under the registry's and the families' locks.
         reentry::guarded(|| {
             let registry = &self.0.registry;
-            if let Some(handle) = registry.get_counter(key) {
-                return metrics::Counter::from_arc(handle);
-            }
-            match self.0.store().admit(key, Kind::Counter) {
-                None => metrics::Counter::from_arc(registry.get_or_create_counter(key, Arc::clone)),
-                Some(Some(Handle::Counter(handle))) => metrics::Counter::from_arc(handle),
-                Some(_) => metrics::Counter::noop(),
-            }
+            let shared = match registry.get_counter(key) {
+                Some(handle) => handle,
+                None => match self.0.store().admit(key, Kind::Counter) {
+                    None => registry.get_or_create_counter(key, Arc::clone),
+                    // The overflow series, for a key past its family's limit: not kept per
+                    // thread, or every new key would cost memory there.
+                    Some(Some(Handle::Counter(handle))) => {
+                        return metrics::Counter::from_arc(handle);
+                    }
+                    Some(_) => return metrics::Counter::noop(),
+                },
+            };
+            facade_cache::keep_counter(facade, key, shared)
         })
         .unwrap_or_else(metrics::Counter::noop)
     }
 
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> metrics::Gauge {
+        let facade = self.identity();
+        if let Some(gauge) = facade_cache::gauge(facade, key) {
+            return gauge;
+        }
         reentry::guarded(|| {
             let registry = &self.0.registry;
-            if let Some(handle) = registry.get_gauge(key) {
-                return metrics::Gauge::from_arc(handle);
-            }
-            match self.0.store().admit(key, Kind::Gauge) {
-                None => metrics::Gauge::from_arc(registry.get_or_create_gauge(key, Arc::clone)),
-                Some(Some(Handle::Gauge(handle))) => metrics::Gauge::from_arc(handle),
-                Some(_) => metrics::Gauge::noop(),
-            }
+            let shared = match registry.get_gauge(key) {
+                Some(handle) => handle,
+                None => match self.0.store().admit(key, Kind::Gauge) {
+                    None => registry.get_or_create_gauge(key, Arc::clone),
+                    // The overflow series, for a key past its family's limit: not kept per
+                    // thread, or every new key would cost memory there.
+                    Some(Some(Handle::Gauge(handle))) => {
+                        return metrics::Gauge::from_arc(handle);
+                    }
+                    Some(_) => return metrics::Gauge::noop(),
+                },
+            };
+            facade_cache::keep_gauge(facade, key, shared)
         })
         .unwrap_or_else(metrics::Gauge::noop)
     }
 
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> metrics::Histogram {
+        let facade = self.identity();
+        if let Some(histogram) = facade_cache::histogram(facade, key) {
+            return histogram;
+        }
         reentry::guarded(|| {
             let registry = &self.0.registry;
-            if let Some(handle) = registry.get_histogram(key) {
-                return metrics::Histogram::from_arc(handle);
-            }
-            match self.0.store().admit(key, Kind::Histogram) {
-                None => {
-                    metrics::Histogram::from_arc(registry.get_or_create_histogram(key, Arc::clone))
-                }
-                Some(Some(Handle::Histogram(handle))) => metrics::Histogram::from_arc(handle),
-                Some(_) => metrics::Histogram::noop(),
-            }
+            let shared = match registry.get_histogram(key) {
+                Some(handle) => handle,
+                None => match self.0.store().admit(key, Kind::Histogram) {
+                    None => registry.get_or_create_histogram(key, Arc::clone),
+                    // The overflow series, for a key past its family's limit: not kept per
+                    // thread, or every new key would cost memory there.
+                    Some(Some(Handle::Histogram(handle))) => {
+                        return metrics::Histogram::from_arc(handle);
+                    }
+                    Some(_) => return metrics::Histogram::noop(),
+                },
+            };
+            facade_cache::keep_histogram(facade, key, shared)
         })
         .unwrap_or_else(metrics::Histogram::noop)
     }

@@ -11,6 +11,7 @@ pub(crate) mod declared;
 pub(crate) mod error_table;
 pub(crate) mod exemplars;
 pub(crate) mod facade;
+pub(crate) mod facade_cache;
 pub(crate) mod forward;
 pub(crate) mod gauge;
 pub(crate) mod histogram;

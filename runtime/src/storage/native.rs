@@ -80,6 +80,8 @@ pub(crate) struct NativeHistogram {
     schema: &'static AtomicI32,
     /// How many native buckets a block's window holds.
     window: usize,
+    /// The bounds table of the layout's schema, when positive: most windows stay at it.
+    table: Option<&'static Table>,
     cells: &'static Cells,
     /// Observations outside the windows, and the blocks of exited threads.
     rest: &'static Mutex<State>,
@@ -95,7 +97,12 @@ const SCHEMA: usize = 4;
 /// The key of the window's first bucket, as an `i64`'s bits; `WINDOW_SET` says it is set.
 const BASE: usize = 5;
 const WINDOW_SET: usize = 6;
-const FIRST_CLASSIC: usize = 7;
+/// Observations that fell outside the window since it was last placed (not read by scrapes).
+const MISSES: usize = 7;
+const FIRST_CLASSIC: usize = 8;
+/// Misses after which a thread looks whether its window is in the wrong place: when most of its
+/// observations miss it (the first one, which placed it, was an outlier), it moves.
+const RECENTER_AFTER: u64 = 32;
 
 #[derive(Clone)]
 struct State {
@@ -107,12 +114,15 @@ struct State {
     zero: u64,
     positive: HashMap<i32, u64>,
     negative: HashMap<i32, u64>,
+    /// The calls of the function, from the blocks of exited threads.
+    calls: u64,
 }
 
 impl State {
     fn new(schema: i32, classic: usize) -> Self {
         State {
             schema,
+            calls: 0,
             classic: vec![0; classic],
             count: 0,
             sum: 0.0,
@@ -145,7 +155,7 @@ impl State {
     }
 
     /// Adds a block's copy (words `1..`): its counts, and its window at the block's schema.
-    fn add_block(&mut self, copy: &[u64], classic: usize) {
+    fn add_block(&mut self, copy: &[u64], classic: usize, window: usize) {
         let word = |index: usize| copy[index - 1];
         self.count = self.count.saturating_add(word(COUNT));
         self.sum += f64::from_bits(word(SUM));
@@ -162,7 +172,7 @@ impl State {
         if schema < self.schema {
             self.lower_to(schema);
         }
-        let window = &copy[FIRST_CLASSIC - 1 + classic..];
+        let window = &copy[FIRST_CLASSIC - 1 + classic..][..window];
         for (offset, count) in window.iter().enumerate() {
             if *count > 0 {
                 let key = i32::try_from(base + offset as i64).unwrap_or(i32::MAX);
@@ -195,6 +205,18 @@ impl State {
         }
     }
 
+    /// Adds another state's native buckets only.
+    fn add_buckets(&mut self, other: &State) {
+        if other.schema < self.schema {
+            self.lower_to(other.schema);
+        }
+        let halvings = other.schema - self.schema;
+        for (key, count) in &other.positive {
+            let slot = self.positive.entry(halve(*key, halvings)).or_insert(0);
+            *slot = slot.saturating_add(*count);
+        }
+    }
+
     /// Lowers the schema to `schema`, merging buckets.
     fn lower_to(&mut self, schema: i32) {
         while self.schema > schema {
@@ -223,9 +245,9 @@ impl NativeHistogram {
         let fold: &'static (dyn Fn(&[u64]) + Sync) = Box::leak(Box::new(move |words: &[u64]| {
             // Folding allocates: an allocator that records, re-entering, must not wait on it.
             let _ = reentry::guarded(|| {
-                rest.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .add_block(&words[1..], classic);
+                let mut rest = rest.lock().unwrap_or_else(PoisonError::into_inner);
+                rest.add_block(&words[1..], classic, window);
+                rest.calls = rest.calls.saturating_add(words[words.len() - 1]);
             });
         }));
         NativeHistogram {
@@ -233,9 +255,34 @@ impl NativeHistogram {
             layout,
             schema: Box::leak(Box::new(AtomicI32::new(layout.schema))),
             window,
-            cells: Cells::new(FIRST_CLASSIC + classic + window, Fold::Custom(fold)),
+            table: (layout.schema > 0).then(|| table(layout.schema)),
+            // The last word counts the function's calls: one block for the whole call.
+            cells: Cells::new(FIRST_CLASSIC + classic + window + 1, Fold::Custom(fold)),
             rest,
         }
+    }
+
+    /// Counts a call of the function, in this thread's block.
+    #[inline]
+    pub(crate) fn count_call(&self) {
+        let calls = FIRST_CLASSIC + self.bounds.len() + 1 + self.window;
+        self.cells.write(|words| cells::add(&words[calls], 1));
+    }
+
+    /// The calls counted, to read after the histogram (so never fewer than its observations).
+    pub(crate) fn calls(&self) -> u64 {
+        let calls = FIRST_CLASSIC + self.bounds.len() + 1 + self.window;
+        let reading = self.cells.reading();
+        let mut total = 0_u64;
+        reading.for_each_block(|words| {
+            total = total.saturating_add(words[calls].load(Ordering::Acquire));
+        });
+        let rest = self
+            .rest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .calls;
+        total.saturating_add(rest)
     }
 
     /// Records `value`, which falls in classic bucket `classic`.
@@ -243,7 +290,13 @@ impl NativeHistogram {
     pub(crate) fn observe(&self, classic: usize, value: f64) {
         let schema = self.schema.load(Ordering::Relaxed);
         let in_window = self.cells.write(|words| {
-            let slot = self.slot(words, schema, value)?;
+            let slot = match self.slot(words, schema, value) {
+                Some(slot) => slot,
+                None => {
+                    self.missed(words, value);
+                    self.slot(words, schema, value)?
+                }
+            };
             cells::together(words, |words| {
                 cells::add_float(&words[SUM], value);
                 cells::add(&words[COUNT], 1);
@@ -261,10 +314,95 @@ impl NativeHistogram {
         }
     }
 
+    /// An observation of `value` missed this thread's window: slides the window to take it
+    /// when its buckets and the new one fit together; otherwise counts the miss, and past
+    /// [`RECENTER_AFTER`] of them, when the window holds fewer observations than missed it
+    /// (the observation that placed it was an outlier), moves its buckets to the rest and
+    /// places it around `value`.
+    #[cold]
+    #[inline(never)]
+    fn missed(&self, words: &[AtomicU64], value: f64) {
+        if value < 0.0 || !value.is_finite() {
+            return;
+        }
+        let first = FIRST_CLASSIC + self.bounds.len() + 1;
+        let load = |index: usize| words[index].load(Ordering::Relaxed);
+        let schema = load(SCHEMA) as i64 as i32;
+        let base = load(BASE) as i64;
+        let key = i64::from(key(value, schema));
+        // On the stack: this runs inside a write, where allocating could re-enter it.
+        let mut counts = [0_u64; MAX_WINDOW];
+        let (mut low, mut high) = (None, None);
+        for (offset, count) in counts.iter_mut().take(self.window).enumerate() {
+            *count = load(first + offset);
+            if *count > 0 {
+                low = low.or(Some(offset as i64));
+                high = Some(offset as i64);
+            }
+        }
+        let (low, high) = match (low, high) {
+            (Some(low), Some(high)) => ((base + low).min(key), (base + high).max(key)),
+            _ => (key, key),
+        };
+        let width = self.window as i64;
+        if high - low < width {
+            // Centred on what it holds and the new bucket, nothing leaves it.
+            let new_base = low - (width - (high - low + 1)) / 2;
+            cells::together(words, |words| {
+                for offset in 0..self.window {
+                    words[first + offset].store(0, Ordering::Relaxed);
+                }
+                for (offset, count) in counts.iter().take(self.window).enumerate() {
+                    if *count > 0 {
+                        let index = (base + offset as i64 - new_base) as usize;
+                        words[first + index].store(*count, Ordering::Relaxed);
+                    }
+                }
+                words[BASE].store(new_base as u64, Ordering::Relaxed);
+            });
+            return;
+        }
+        let misses = load(MISSES) + 1;
+        words[MISSES].store(misses, Ordering::Relaxed);
+        if misses < RECENTER_AFTER {
+            return;
+        }
+        words[MISSES].store(0, Ordering::Relaxed);
+        let held: u64 = counts.iter().take(self.window).sum();
+        if held >= misses {
+            return;
+        }
+        // Readers must see the buckets in the window or in the rest, never in both or neither:
+        // they read both under the cells' lock, taken here before the block changes. Making
+        // the rest's buckets allocates: an allocator that re-enters drops its observation.
+        let _ = reentry::guarded(|| {
+            let _readers = self.cells.reading();
+            {
+                let mut rest = self.rest.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut window = State::new(schema, 0);
+                for (offset, count) in counts.iter().take(self.window).enumerate() {
+                    if *count > 0 {
+                        let key = i32::try_from(base + offset as i64).unwrap_or(i32::MAX);
+                        window.positive.insert(key, *count);
+                    }
+                }
+                rest.add_buckets(&window);
+            }
+            cells::together(words, |words| {
+                for (offset, count) in counts.iter().take(self.window).enumerate() {
+                    // What this thread added meanwhile (re-entered) stays.
+                    let word = &words[first + offset];
+                    word.store(word.load(Ordering::Relaxed) - count, Ordering::Relaxed);
+                }
+                words[BASE].store((key - width / 2) as u64, Ordering::Relaxed);
+            });
+        });
+    }
+
     /// Where `value` goes in the block `words`, which this thread writes: `None` when outside
     /// its window. Sets the window at the first bucket, and halves it when the series' schema
     /// went down.
-    #[inline]
+    #[inline(always)]
     fn slot(&self, words: &[AtomicU64], schema: i32, value: f64) -> Option<Slot> {
         if value.is_nan() {
             return Some(Slot::CountOnly);
@@ -289,7 +427,13 @@ impl NativeHistogram {
             self.halve_window(words, schema, first);
         }
         let block_schema = load(SCHEMA) as i64 as i32;
-        let offset = i64::from(key(value, block_schema)) - load(BASE) as i64;
+        let key = match self.table {
+            Some(table) if block_schema == self.layout.schema && value.is_finite() => {
+                key_in(table, value)
+            }
+            _ => key(value, block_schema),
+        };
+        let offset = i64::from(key) - load(BASE) as i64;
         usize::try_from(offset)
             .ok()
             .filter(|offset| *offset < self.window)
@@ -351,10 +495,10 @@ impl NativeHistogram {
         {
             // No block is folded into the rest while they are read.
             let reading = self.cells.reading();
-            let mut copy = vec![0_u64; FIRST_CLASSIC - 1 + classic + self.window];
+            let mut copy = vec![0_u64; FIRST_CLASSIC - 1 + classic + self.window + 1];
             reading.for_each_block(|words| {
                 cells::read(words, &mut copy);
-                total.add_block(&copy, classic);
+                total.add_block(&copy, classic, self.window);
             });
             let rest = self
                 .rest
@@ -421,17 +565,16 @@ fn halve(key: i32, halvings: i32) -> i32 {
 }
 
 /// The bucket of a positive `value` (not NaN) at `schema`; `+Inf` goes above every finite one.
+#[inline]
 pub(crate) fn key(value: f64, schema: i32) -> i32 {
     if value.is_infinite() {
         // The largest finite value's bucket, plus one: still ordered, still halvable.
         return key(f64::MAX, schema).saturating_add(1);
     }
-    let (fraction, exponent) = frexp(value);
     if schema > 0 {
-        let bounds = bounds(schema);
-        let index = bounds.partition_point(|bound| *bound < fraction);
-        index as i32 + (exponent - 1) * bounds.len() as i32
+        key_in(table(schema), value)
     } else {
+        let (fraction, exponent) = frexp(value);
         let key = if fraction == 0.5 {
             exponent - 1
         } else {
@@ -442,7 +585,26 @@ pub(crate) fn key(value: f64, schema: i32) -> i32 {
     }
 }
 
+/// The bucket of a positive finite `value` at the positive schema of `table`.
+#[inline(always)]
+fn key_in(table: &Table, value: f64) -> i32 {
+    let (fraction, exponent) = frexp(value);
+    {
+        let bounds = &table.bounds;
+        // The bounds below the start of the mantissa's region, then the one or none left
+        // between it and the fraction: the same count as a search of all the bounds.
+        let region = (fraction.to_bits() >> (52 - table.region_bits)) as usize
+            & ((1 << table.region_bits) - 1);
+        let mut index = usize::from(table.below[region]);
+        while index < bounds.len() && bounds[index] < fraction {
+            index += 1;
+        }
+        index as i32 + (exponent - 1) * bounds.len() as i32
+    }
+}
+
 /// `value = fraction * 2^exponent` with `fraction` in `[0.5, 1)`, for a positive finite value.
+#[inline(always)]
 fn frexp(value: f64) -> (f64, i32) {
     let bits = value.to_bits();
     let biased = ((bits >> 52) & 0x7ff) as i32;
@@ -455,16 +617,40 @@ fn frexp(value: f64) -> (f64, i32) {
     (fraction, biased - 1022)
 }
 
-/// The lower fractions of each bucket within one power of two, at a positive schema:
-/// `2^(i/2^schema - 1)` for `i` in `0..2^schema`.
-fn bounds(schema: i32) -> &'static [f64] {
-    static TABLES: [OnceLock<Box<[f64]>>; MAX_SCHEMA as usize] =
+/// The buckets of one power of two at a positive schema, and where to start counting them.
+struct Table {
+    /// The lower fractions of each bucket: `2^(i/2^schema - 1)` for `i` in `0..2^schema`.
+    bounds: Box<[f64]>,
+    /// How many leading bits of the mantissa name a region: regions narrower than the gap
+    /// between two bounds, so that at most one bound lies inside each.
+    region_bits: u32,
+    /// For each region, how many bounds lie below its first fraction.
+    below: Box<[u16]>,
+}
+
+fn table(schema: i32) -> &'static Table {
+    static TABLES: [OnceLock<Table>; MAX_SCHEMA as usize] =
         [const { OnceLock::new() }; MAX_SCHEMA as usize];
     TABLES[(schema - 1) as usize].get_or_init(|| {
         let size = 1_u32 << schema;
-        (0..size)
+        let bounds: Box<[f64]> = (0..size)
             .map(|i| (f64::from(i) / f64::from(size) - 1.0).exp2())
-            .collect()
+            .collect();
+        // Bounds are at least 0.69/2^schema of a fraction apart in [0.5, 1), regions of
+        // 2^-(schema+2) of the mantissa are half that.
+        let region_bits = schema as u32 + 2;
+        let below = (0..1_u32 << region_bits)
+            .map(|region| {
+                let start =
+                    f64::from_bits((1022_u64 << 52) | (u64::from(region) << (52 - region_bits)));
+                bounds.iter().filter(|bound| **bound < start).count() as u16
+            })
+            .collect();
+        Table {
+            bounds,
+            region_bits,
+            below,
+        }
     })
 }
 
@@ -497,6 +683,37 @@ mod tests {
                     value <= upper * (1.0 + 1e-12) && value > lower * (1.0 - 1e-12),
                     "schema {schema} value {value} key {key} ({lower}, {upper}]"
                 );
+            }
+        }
+        // The regions find what a full search finds, at every schema.
+        for schema in 1..=MAX_SCHEMA {
+            let bounds = &table(schema).bounds;
+            for i in 0..20_000 {
+                let value = 0.5 + f64::from(i) / 40_000.0;
+                let (fraction, exponent) = frexp(value);
+                let searched = bounds.partition_point(|bound| *bound < fraction) as i32
+                    + (exponent - 1) * bounds.len() as i32;
+                assert_eq!(
+                    key(value, schema),
+                    searched,
+                    "schema {schema} value {value}"
+                );
+            }
+            for bound in bounds.iter() {
+                for value in [
+                    *bound,
+                    f64::from_bits(bound.to_bits() + 1),
+                    f64::from_bits(bound.to_bits() - 1),
+                ] {
+                    let (fraction, exponent) = frexp(value);
+                    let searched = bounds.partition_point(|b| *b < fraction) as i32
+                        + (exponent - 1) * bounds.len() as i32;
+                    assert_eq!(
+                        key(value, schema),
+                        searched,
+                        "schema {schema} value {value}"
+                    );
+                }
             }
         }
         // Powers of two are upper bounds.
