@@ -135,7 +135,9 @@ fn keep(facade: usize, key: &Key, handle: Cached) {
     });
 }
 
-/// A handle only this thread counts references to, around the series' shared one.
+/// A handle only this thread counts references to, around the series' shared one; a cache line
+/// of its own, so that the reference counts of two threads' handles never share one.
+#[repr(align(64))]
 struct Local<T>(Arc<T>);
 
 impl<T: CounterFn> CounterFn for Local<T> {
