@@ -81,26 +81,6 @@ pub(crate) fn counter_total(name: &'static str) -> std::borrow::Cow<'static, str
     }
 }
 
-/// The names of every sample a family of `kind` named `name` writes under `escaping`, as the
-/// writers write them: a counter's escaped with its `_total` (then its OpenMetrics family name
-/// is that without `_total`), any other family's escaped before its suffixes are added.
-pub(crate) fn escaped_sample_names(
-    kind: Kind,
-    name: &str,
-    escaping: crate::model::names::Escaping,
-) -> Vec<String> {
-    use crate::model::names::escape;
-    match kind {
-        Kind::Counter => {
-            let family = counter_family(name);
-            let total = escape(&format!("{family}_total"), escaping, false).into_owned();
-            let stem = total.strip_suffix("_total").unwrap_or(&total).to_owned();
-            vec![total.clone(), stem.clone(), format!("{stem}_created")]
-        }
-        _ => kind.sample_names(&escape(name, escaping, false)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use metrics::{Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use metrics_util::registry::{Registry, Storage};
 
-use crate::model::kind::{Kind, escaped_sample_names};
+use crate::model::kind::Kind;
+use crate::model::names::escaped_sample_names;
 use crate::model::names::{
     Escaping, OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE, escape, label_problem_for,
 };
