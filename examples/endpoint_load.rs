@@ -46,7 +46,7 @@ metrics! {
 
 #[track_metrics]
 fn handle(i: u64) -> Result<u64, std::fmt::Error> {
-    if i % 97 == 0 {
+    if i.is_multiple_of(97) {
         Err(std::fmt::Error)
     } else {
         Ok(i.wrapping_mul(31))

@@ -141,7 +141,7 @@ fn main() -> ExitCode {
         }
         let (method, endpoint) = requests[(served % requests.len() as u64) as usize];
         handle_request(method, endpoint);
-        if served % 5 == 0 {
+        if served.is_multiple_of(5) {
             slow_operation();
         }
         served += 1;

@@ -121,12 +121,12 @@ fn operations_allocate_nothing_once_their_series_exist() {
             let facade_histogram = metrics::histogram!("facade_cached_seconds");
             let round = |i: u64| {
                 std::hint::black_box(hot(i));
-                let _ = std::hint::black_box(fallible(i % 2 == 0));
+                let _ = std::hint::black_box(fallible(i.is_multiple_of(2)));
                 std::hint::black_box(runtime.block_on(awaited(i)));
                 JOBS.inc();
                 QUEUE.set(i as f64);
                 LATENCY.observe(0.01);
-                let method = if i % 2 == 0 {
+                let method = if i.is_multiple_of(2) {
                     Method::Get
                 } else {
                     Method::Post

@@ -15,25 +15,25 @@ mod variant_name;
 
 use proc_macro::TokenStream;
 
-/// See `track_metrics::track_metrics` for the documentation.
+// Documented where `track-metrics` re-exports it.
 #[proc_macro_attribute]
 pub fn track_metrics(args: TokenStream, item: TokenStream) -> TokenStream {
     track_metrics::attribute(args.into(), item.into()).into()
 }
 
-/// See `track_metrics::metrics` for the documentation.
+// Documented where `track-metrics` re-exports it.
 #[proc_macro]
 pub fn metrics(input: TokenStream) -> TokenStream {
     metrics::declarations(input.into()).into()
 }
 
-/// See `track_metrics::LabelValue` for the documentation.
+// Documented where `track-metrics` re-exports it.
 #[proc_macro_derive(LabelValue, attributes(label))]
 pub fn label_value(input: TokenStream) -> TokenStream {
     label_value::derive(input.into()).into()
 }
 
-/// See `track_metrics::ErrorType` for the documentation.
+// Documented where `track-metrics` re-exports it.
 #[proc_macro_derive(ErrorType, attributes(error_type))]
 pub fn error_type(input: TokenStream) -> TokenStream {
     error_type::derive(input.into()).into()

@@ -173,10 +173,10 @@ pub fn naming_lints(name: &str, kind: &str) -> Vec<String> {
         problems.push("metric names are written in snake_case, not camelCase".to_owned());
     }
     let parts: Vec<&str> = name.split('_').collect();
-    if let Some((unit, base)) = parts.iter().find_map(|part| unit_of(part)) {
-        if unit != base {
-            problems.push(format!("use the base unit `{base}` instead of `{unit}`"));
-        }
+    if let Some((unit, base)) = parts.iter().find_map(|part| unit_of(part))
+        && unit != base
+    {
+        problems.push(format!("use the base unit `{base}` instead of `{unit}`"));
     }
     if let Some(short) = parts
         .iter()

@@ -18,10 +18,13 @@
 //! bounded whatever clients send.
 //!
 //! The layer is a plain tower layer, so it also wraps a tonic gRPC server
-//! (`Server::builder().layer(MetricsLayer::new())`). There, without axum's route templates, a
-//! gRPC request's route is its path, `/package.Service/Method`: bounded by the services the
-//! server has, and by the family's series limit for paths that clients make up. `status` is the
-//! HTTP status (200 for every gRPC reply that got through).
+//! (`Server::builder().layer(MetricsLayer::new())`). A gRPC request (`content-type:
+//! application/grpc`) is counted as go-grpc-prometheus counts it instead:
+//! `grpc_server_handled_total{grpc_service, grpc_method, grpc_code}` and
+//! `grpc_server_handling_seconds{grpc_service, grpc_method}`, the code read from the reply's
+//! `grpc-status`. The exporter's own routes are left out unless
+//! [`MetricsLayer::record_exporter_routes`] says otherwise. The [guide](crate::guide::axum) has
+//! a whole service.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -68,7 +71,7 @@ pub async fn metrics(headers: HeaderMap) -> axum::response::Response {
         let _timer = SCRAPE_DURATION.start_timer();
         (crate::render_as(format), false)
     });
-    match render.await {
+    let mut response = match render.await {
         Ok(body) => (
             [
                 (header::CONTENT_TYPE, format.content_type()),
@@ -80,8 +83,15 @@ pub async fn metrics(headers: HeaderMap) -> axum::response::Response {
         )
             .into_response(),
         Err(late) => late_answer(&late, "the exposition"),
-    }
+    };
+    response.extensions_mut().insert(ExporterRoute);
+    response
 }
+
+/// Marks a response of the exporter's own routes (the exposition, the live page and its
+/// assets), which [`MetricsLayer`] leaves out of the application's requests by default.
+#[derive(Clone, Copy, Debug)]
+struct ExporterRoute;
 
 /// The handlers' renders, as the built-in endpoint's defaults: four at once (each may wait on
 /// a slow gauge function on a blocking thread), shared by the scrapes of one format, within
@@ -140,8 +150,16 @@ async fn live(asset: &'static str, uri: Uri) -> axum::response::Response {
     });
     let ((status, content_type), body) = match render.await {
         Ok(Some(answer)) => answer,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(late) => return late_answer(&late, "the page"),
+        Ok(None) => {
+            let mut response = StatusCode::NOT_FOUND.into_response();
+            response.extensions_mut().insert(ExporterRoute);
+            return response;
+        }
+        Err(late) => {
+            let mut response = late_answer(&late, "the page");
+            response.extensions_mut().insert(ExporterRoute);
+            return response;
+        }
     };
     let mut response = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -155,17 +173,42 @@ async fn live(asset: &'static str, uri: Uri) -> axum::response::Response {
             HeaderValue::from_static(value),
         );
     }
+    response.extensions_mut().insert(ExporterRoute);
     response
 }
 
 /// Records every request of the service it wraps. See the [module](self) documentation.
+///
+/// The exporter's own routes (the [`metrics`](fn@metrics) handler, and the [`live_router`]'s
+/// page and assets) are left out by default: scrapes every few seconds are not the
+/// application's traffic.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use track_metrics::axum::{MetricsLayer, metrics};
+///
+/// // Scrapes counted too, as `route="/metrics"`.
+/// let app: Router = Router::new()
+///     .route("/metrics", get(metrics))
+///     .layer(MetricsLayer::new().record_exporter_routes(true));
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct MetricsLayer;
+pub struct MetricsLayer {
+    record_exporter_routes: bool,
+}
 
 impl MetricsLayer {
-    /// The layer; it has no settings.
+    /// The layer, leaving the exporter's own routes out.
     pub fn new() -> Self {
-        MetricsLayer
+        MetricsLayer::default()
+    }
+
+    /// Whether the exporter's own routes (the exposition, the live page and its assets) count
+    /// as requests too: `false` by default.
+    #[must_use]
+    pub fn record_exporter_routes(mut self, record: bool) -> Self {
+        self.record_exporter_routes = record;
+        self
     }
 }
 
@@ -178,7 +221,10 @@ impl<S> Layer<S> for MetricsLayer {
             crate::storage::facade::Facade::installed()
                 .map_or(Ok(()), |facade| facade.claim(families))
         });
-        MetricsService { inner }
+        MetricsService {
+            inner,
+            record_exporter_routes: self.record_exporter_routes,
+        }
     }
 }
 
@@ -186,6 +232,7 @@ impl<S> Layer<S> for MetricsLayer {
 #[derive(Clone, Debug)]
 pub struct MetricsService<S> {
     inner: S,
+    record_exporter_routes: bool,
 }
 
 impl<S, B, R> Service<Request<B>> for MetricsService<S>
@@ -211,6 +258,7 @@ where
         ResponseFuture {
             inner: self.inner.call(request),
             method,
+            record_exporter_routes: self.record_exporter_routes,
             route: Some(route),
             start: clock.raw(),
             in_flight: Some(HTTP_REQUESTS_IN_FLIGHT.track_inprogress()),
@@ -227,6 +275,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         method: &'static str,
+        record_exporter_routes: bool,
         route: Option<Route>,
         start: u64,
         in_flight: Option<InProgress<'static>>,
@@ -298,6 +347,15 @@ where
                     None
                 }
             },
+            // The exporter's own route: not the application's traffic.
+            Some(_)
+                if !*this.record_exporter_routes
+                    && output.as_ref().is_ok_and(|response| {
+                        response.extensions().get::<ExporterRoute>().is_some()
+                    }) =>
+            {
+                None
+            }
             Some(route) => {
                 let code = output.as_ref().ok().map(Response::status);
                 let status = code.as_ref().map_or("error", |code| code.as_str());
@@ -419,11 +477,11 @@ impl<B: http_body::Body> http_body::Body for MeteredBody<B> {
                 .map(|trailers| grpc_status(trailers).unwrap_or(UNKNOWN)),
             Some(Err(_)) | None => Some(UNKNOWN),
         };
-        if let Some(code) = code {
-            if let Some(call) = this.call.take() {
-                call.grpc.record(call.start, code);
-                drop(call.in_flight);
-            }
+        if let Some(code) = code
+            && let Some(call) = this.call.take()
+        {
+            call.grpc.record(call.start, code);
+            drop(call.in_flight);
         }
         Poll::Ready(frame)
     }

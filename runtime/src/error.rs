@@ -24,7 +24,7 @@ pub use crate::model::buckets::BucketProblem;
 ///      `host:port`, such as `127.0.0.1:9000`, `[::1]:9000` or `localhost:0`"
 /// );
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// `install` was already called successfully in this process.
@@ -82,8 +82,7 @@ pub enum Error {
         reason: String,
     },
 
-    /// An OTLP export failed (from [`Exporter::flush`](crate::Exporter::flush) or
-    /// [`Exporter::shutdown`](crate::Exporter::shutdown)).
+    /// An OTLP export failed (from `Exporter::flush` or `Exporter::shutdown`, feature `otlp`).
     #[error("the OTLP export to {url} failed: {reason}")]
     Otlp {
         /// Where it was sent.
@@ -152,7 +151,7 @@ pub enum Error {
     )]
     ConflictingBuckets {
         /// The histogram family.
-        family: String,
+        family: &'static str,
         /// Who gives the first layout.
         first: String,
         /// Its bounds.
@@ -189,11 +188,11 @@ pub enum Error {
         /// The first owner, with its place in the source.
         first: String,
         /// Its family.
-        first_family: String,
+        first_family: &'static str,
         /// The second owner.
         second: String,
         /// Its family.
-        second_family: String,
+        second_family: &'static str,
     },
 
     /// A histogram family was used before `install()`, with the layout it had then, and the
@@ -218,6 +217,23 @@ pub enum Error {
     Objective(String),
 }
 
+/// The message that says what to do, as `Display` writes it, then its cause if any: what
+/// `fn main() -> Result<(), track_metrics::Error>` and `.expect()` print, as `anyhow` and
+/// `std::io::Error` users expect, rather than the variant's fields.
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let message = self.to_string();
+        f.write_str(&message)?;
+        if let Some(source) = std::error::Error::source(self) {
+            let source = source.to_string();
+            if !message.contains(&source) {
+                write!(f, "\n\nCaused by:\n    {source}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Error {
     /// An [`Error::InvalidSetting`].
     pub(crate) fn setting(setting: &'static str, reason: impl Into<String>) -> Self {
@@ -225,5 +241,18 @@ impl Error {
             setting,
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// Clippy's `result_large_err` fires at 128 bytes on every `fn main() -> Result<(), Error>`
+    /// and every function that returns one: an error users write in their signatures stays
+    /// below it.
+    #[test]
+    fn the_error_is_small_enough_for_a_users_signatures() {
+        assert!(size_of::<Error>() < 128, "{} bytes", size_of::<Error>());
     }
 }

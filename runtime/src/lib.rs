@@ -36,18 +36,49 @@
 //! every call made after a recorder or `install()` appears is, including calls of functions
 //! first called before it: nothing is cached from before there is something to record into.
 //!
+//! # Guides
+//! - [Three ways to run](guide::ecosystem): installed, through the application's `metrics`
+//!   recorder, or nothing; which applies and what each costs.
+//! - [The golden signals](guide::golden_signals): traffic, latency, errors and saturation of a
+//!   service, and the PromQL that reads them.
+//! - [The endpoint](guide::endpoint): settings, hardening, bounds, scraping with Prometheus.
+//! - [The live page](guide::live_page): every function at a glance, without Prometheus.
+//! - [Formats](guide::formats): content negotiation, UTF-8 names, native histograms,
+//!   exemplars, OTLP.
+//! - [Objectives and alerts](guide::objectives): SLO recording rules and burn-rate alerts from
+//!   the code.
+//! - [axum, tower and tonic](guide::axum): every request of a service.
+//! - [Batch jobs](guide::pushgateway): the Pushgateway.
+//! - [Moving from metrics-exporter-prometheus or autometrics](guide::migration).
+//! - [Libraries and their tests](guide::libraries).
+//! - [Performance](guide::performance): what a call costs, how values are kept, memory.
+//!
 //! # Features
 //! - `http` (default): `install()` serves the exposition over HTTP (hyper, on one thread with a
-//!   small tokio runtime of its own). Without it, use [`render`].
+//!   small tokio runtime of its own), and the live page. Without it, use [`render`].
 //! - `process` (default): the standard `process_*` metrics (CPU seconds, memory, file
 //!   descriptors, start time, threads), read at each scrape; off at run time with
 //!   `ExporterBuilder::process_metrics(false)`.
+//! - `protobuf` (default): the Prometheus protobuf format, negotiated with scrapers that ask for
+//!   it: the only scrape format that carries native histograms.
 //! - `axum`: the `axum` module, a tower layer recording every request by method, route template
-//!   and status, and a `/metrics` handler for an axum `Router`.
-//! - `push`: `Pushgateway`, push, push-add and delete for batch jobs; `push-tls` for https.
-//! - `otlp`: the [`otlp`] module, OTLP/HTTP protobuf export of the same series to an
-//!   OpenTelemetry collector or any OTLP receiver; `otlp-tls` for https.
-//! - `testing`: the `testing` module, a strict parser of the exposition for assertions.
+//!   and status (and gRPC calls by code), a `/metrics` handler and the live page for an axum
+//!   `Router`.
+//! - `tonic`: a `tonic::Status` error is labelled by its code, and counts as an error as gRPC
+//!   servers count them.
+//! - `push`: `Pushgateway`, push, push-add and delete for batch jobs; `push-tls` for `https://`
+//!   gateways (rustls).
+//! - `otlp`: the `otlp` module, OTLP/HTTP protobuf export of the same series to an
+//!   OpenTelemetry collector or any OTLP receiver; `otlp-tls` for `https://` receivers
+//!   (rustls).
+//! - `otel`: exemplars from the current OpenTelemetry context (the `opentelemetry` API crate
+//!   only; bring your SDK).
+//! - `testing`: the `testing` module, captures of what code records and a strict parser of the
+//!   exposition for assertions.
+//!
+//! A library that instruments its functions depends on the crate with
+//! `default-features = false` and leaves the rest to the program: see
+//! [libraries](guide::libraries).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The runtime declares its own self-metrics with `metrics!`, whose code names `::track_metrics`.
@@ -91,7 +122,7 @@ pub use exposition::format::{Escaping, Format, Protocol};
 #[cfg(feature = "http")]
 pub use install::builder::{ADDR_VARIABLE, DEFAULT_ADDR};
 pub use install::builder::{ExemplarSource, Exporter, ExporterBuilder};
-pub use model::buckets::DEFAULT_BUCKETS;
+pub use model::buckets::{DEFAULT_BUCKETS, FUNCTION_BUCKETS};
 pub use model::labels::{LabelEnum, LabelValue};
 pub use model::names::{OVERFLOW_LABEL, OVERFLOW_LABEL_VALUE};
 pub use model::outcome::ErrorType;
@@ -109,145 +140,10 @@ pub use storage::histogram::{Histogram, Observe, Timer};
 pub use storage::stateset::StateSet;
 pub use storage::summary::Summary;
 
-/// Counts the calls of a function and times them, into Prometheus metrics.
-///
-/// ```rust,standalone_crate
-/// use track_metrics::track_metrics;
-///
-/// #[track_metrics]
-/// fn slow_operation() -> &'static str {
-///     "done"
-/// }
-///
-/// #[track_metrics(
-///     name = "query_database",
-///     calls = "db_queries_total",
-///     duration = "db_query_duration_seconds",
-///     labels(database = "users"),
-///     buckets = [0.001, 0.01, 0.1, 1.0],
-/// )]
-/// async fn query(sql: &str) -> usize {
-///     sql.len()
-/// }
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), track_metrics::Error> {
-/// track_metrics::Exporter::builder().without_listener().install()?;
-/// slow_operation();
-/// query("SELECT 1").await;
-///
-/// let text = track_metrics::render();
-/// let module = module_path!(); // the `module` label: where the function is written
-/// assert!(text.contains(&format!(
-///     "function_calls_total{{function=\"slow_operation\",module=\"{module}\"}} 1\n"
-/// )));
-/// assert!(text.contains(&format!(
-///     "db_queries_total{{function=\"query_database\",module=\"{module}\",database=\"users\"}} 1\n"
-/// )));
-/// # Ok(()) }
-/// ```
-///
-/// Each call adds one to a counter when it starts and records its duration in seconds in a
-/// histogram when it ends, however it ends: a normal return, `?`, a panic while unwinding, or
-/// the drop of an `async fn` future (whose duration runs from its first poll; a future that is
-/// never polled records nothing). The series carry the labels `function` (the function's name)
-/// and `module` (its `module_path!()`), then the constant `labels`.
-///
-/// # Options
-/// - `name = "checkout"`: the `function` label, instead of the function's name.
-/// - `calls = "db_queries_total"`: the counter, instead of `function_calls_total`; it must end
-///   in `_total`.
-/// - `duration = "db_query_duration_seconds"`: the histogram, instead of
-///   `function_duration_seconds`; it must end in `_seconds`.
-/// - `labels(endpoint = "/users", method = "GET")`: constant labels. Values are string
-///   literals: a label from a runtime value could make the number of series unbounded.
-/// - `buckets = [0.001, 0.01, 0.1]`: the bucket bounds of the duration histogram. A family has
-///   one layout, shared by every function that records into it: two functions that declare
-///   different buckets for one family make [`install`] fail, naming both.
-///
-/// Every name is checked at compile time against the Prometheus rules, with the error on the
-/// offending token; unknown or repeated options are errors too. The function keeps its
-/// signature, attributes and body as written.
-///
-/// # Cost
-/// After [`install`], a call is one atomic increment, one histogram record and two reads of the
-/// TSC clock (`quanta`): no lookup, no hashing, no allocation of its own.
+#[doc = include_str!("doc/track_metrics.md")]
 pub use track_metrics_macros::track_metrics;
 
-/// Declares module-level metrics, checked at compile time.
-///
-/// ```rust,standalone_crate
-/// use track_metrics::LabelValue;
-///
-/// #[derive(Clone, Copy, LabelValue)]
-/// enum Method {
-///     #[label = "GET"]
-///     Get,
-///     #[label = "POST"]
-///     Post,
-/// }
-///
-/// track_metrics::metrics! {
-///     /// Total HTTP requests
-///     pub counter REQUESTS: requests_total(method: Method, endpoint);
-///     /// HTTP request latency
-///     #[buckets(0.005, 0.01, 0.05, 0.1, 0.5, 1.0)]
-///     pub histogram REQUEST_DURATION: request_duration_seconds(endpoint);
-///     /// Database connections in use
-///     pub gauge DB_POOL_USED: db_pool_connections_used;
-///     /// Response size
-///     #[quantiles(0.5, 0.9, 0.99)]
-///     pub summary RESPONSE_SIZE: response_size_bytes(endpoint);
-///     /// Version of the running build
-///     pub info BUILD: build_info(version, revision);
-/// }
-///
-/// track_metrics::Exporter::builder().without_listener().install()?;
-/// BUILD.set("0.1.0", "abc123");
-/// REQUESTS.labels(Method::Get, "/users").inc();
-/// let _timer = REQUEST_DURATION.labels("/users").start_timer(); // records when dropped
-/// DB_POOL_USED.inc();
-/// RESPONSE_SIZE.labels("/users").observe(512.0);
-/// DB_POOL_USED.dec();
-///
-/// let text = track_metrics::render();
-/// assert!(text.contains("requests_total{method=\"GET\",endpoint=\"/users\"} 1\n"));
-/// assert!(text.contains("db_pool_connections_used 0\n"));
-/// assert!(text.contains("build_info{version=\"0.1.0\",revision=\"abc123\"} 1\n"));
-/// # Ok::<(), track_metrics::Error>(())
-/// ```
-///
-/// Each declaration is `doc comment, attributes, visibility, kind STATIC: metric_name(labels);`:
-///
-/// - The doc comment is required: it is the HELP text.
-/// - The kind is `counter`, `gauge`, `histogram`, `summary` or `info` (a gauge at 1 whose
-///   labels carry the information, set with `STATIC.set(...)`).
-/// - Labels are names, each optionally with a type: an untyped label takes any string
-///   ([`LabelValue`]), a typed one takes that type, usually an enum deriving
-///   [`LabelValue`](derive@LabelValue). A family whose labels are all typed is shown with every
-///   combination at zero from the first scrape.
-/// - A family with labels is used through `STATIC.labels(...)`, which takes exactly its labels, in
-///   order: a wrong count does not compile, and the error lists the labels. A family without labels
-///   is used directly (`DB_POOL_USED.inc()`) and shows at 0 from the first scrape.
-/// - Attributes: `#[buckets(...)]` (histograms), `#[quantiles(...)]` and
-///   `#[max_age_seconds(...)]` (summaries; 0.5, 0.9, 0.99 over 600 s by default),
-///   `#[max_series(...)]` (families with labels), `#[legacy_name]`, `#[cfg(...)]`.
-///
-/// Checked at compile time, with the error on your token: the name syntax, the reserved label
-/// names (`le`, `quantile`, `__*`), duplicate labels and duplicate metrics (at both places),
-/// buckets finite and strictly increasing, quantiles between 0 and 1, and the naming conventions
-/// of `promtool check metrics`: counters end in `_total` and nothing else does, base units
-/// (`_seconds`, `_bytes`, not `_milliseconds`), no abbreviated units (`_ms`), no type in the name,
-/// snake_case. `#[legacy_name]` turns the conventions off for a name kept for compatibility.
-///
-/// Across blocks and crates, [`install`] refuses two declarations of one name, and a name that
-/// clashes with a `#[track_metrics]` metric or with the series of another family.
-///
-/// Operations are recorded from the start of the process, before [`install`] too. A family
-/// keeps at most [`DEFAULT_MAX_SERIES`] label sets (see `#[max_series]` and
-/// [`ExporterBuilder::max_series`]); past that, new label sets share one series labelled
-/// `__overflow__`, counted in `track_metrics_cardinality_overflow_total{metric}` and reported once
-/// through the `log` crate.
+#[doc = include_str!("doc/metrics.md")]
 pub use track_metrics_macros::metrics;
 
 /// Derives [`LabelValue`](trait@LabelValue) and [`LabelEnum`] for an enum of unit variants: each
@@ -341,3 +237,8 @@ pub fn render() -> String {
 pub fn render_as(format: Format) -> Vec<u8> {
     scrape::exposition(format)
 }
+
+/// The README's examples, compiled and run by `cargo test` as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

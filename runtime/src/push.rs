@@ -50,6 +50,15 @@ impl Pushgateway {
     ///
     /// A URL that is not `http://` or `https://` with a host, `https://` without the feature
     /// `push-tls`, or an empty job name.
+    ///
+    /// ```
+    /// use track_metrics::Pushgateway;
+    ///
+    /// let gateway = Pushgateway::new("http://pushgateway:9091", "nightly_import")?;
+    /// assert_eq!(gateway.url(), "http://pushgateway:9091/metrics/job/nightly_import");
+    /// assert!(Pushgateway::new("pushgateway:9091", "nightly_import").is_err()); // no scheme
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn new(url: &str, job: &str) -> Result<Self, Error> {
         let base = url.trim_end_matches('/');
         let invalid = |reason: String| Err(Error::setting("Pushgateway::new", reason));
@@ -91,6 +100,17 @@ impl Pushgateway {
     /// Adds a grouping label, such as `instance`. Any value works, empty, with `/`, spaces or
     /// any Unicode: it is sent as the Pushgateway's URL scheme asks. The label name is checked
     /// by the push, which refuses a name that is not a label name, `job`, or a repeat.
+    ///
+    /// ```
+    /// let gateway = track_metrics::Pushgateway::new("http://pushgateway:9091", "import")?
+    ///     .grouping("instance", "db-1")
+    ///     .grouping("path", "/var/data");
+    /// assert_eq!(
+    ///     gateway.url(),
+    ///     "http://pushgateway:9091/metrics/job/import/instance/db-1/path@base64/L3Zhci9kYXRh"
+    /// );
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn grouping(mut self, label: &str, value: &str) -> Self {
         self.grouping.push((label.to_owned(), value.to_owned()));
@@ -99,6 +119,15 @@ impl Pushgateway {
 
     /// How long a connection may take to open: [`DEFAULT_CONNECT_TIMEOUT`] (5 seconds) by
     /// default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let gateway = track_metrics::Pushgateway::new("http://pushgateway:9091", "import")?
+    ///     .connect_timeout(Duration::from_secs(2));
+    /// # let _ = gateway;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -109,6 +138,15 @@ impl Pushgateway {
     /// [`DEFAULT_PUSH_TIMEOUT`] (10 seconds) by default. It bounds
     /// [`push_on_drop`](Self::push_on_drop) too, so a job ends even when its Pushgateway never
     /// answers.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let gateway = track_metrics::Pushgateway::new("http://pushgateway:9091", "import")?
+    ///     .timeout(Duration::from_secs(3)); // the job ends within 3 s of its last push
+    /// # let _ = gateway;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -121,6 +159,14 @@ impl Pushgateway {
     /// # Errors
     ///
     /// PEM text that holds no certificate.
+    ///
+    /// ```no_run
+    /// let ca = std::fs::read("/etc/ssl/private-ca.pem").unwrap();
+    /// let gateway = track_metrics::Pushgateway::new("https://pushgateway:9091", "import")?
+    ///     .root_certificates(&ca)?;
+    /// # let _ = gateway;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "push-tls")]
     pub fn root_certificates(mut self, pem: &[u8]) -> Result<Self, Error> {
         let certificates: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(pem)
@@ -156,6 +202,14 @@ impl Pushgateway {
     /// Nothing to push (track-metrics is not installed, or the exposition is empty: an empty
     /// `PUT` would wipe the group), an invalid grouping label, or a Pushgateway that cannot be
     /// reached, does not answer within the timeouts, or refuses the push; the message says why.
+    ///
+    /// ```
+    /// let gateway = track_metrics::Pushgateway::new("http://127.0.0.1:9091", "nightly_import")?;
+    /// // Before `install()` there is nothing to push, and an empty PUT would wipe the group.
+    /// let error = gateway.push().unwrap_err();
+    /// assert!(error.to_string().contains("nothing to push"));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn push(&self) -> Result<(), Error> {
         self.send("PUT", Some(self.exposition("PUT")?))
     }
@@ -181,6 +235,16 @@ impl Pushgateway {
 
     /// A guard that pushes when dropped, at the end of `main` or of the batch job; a failure is
     /// logged, as nothing can return it there. The push is bounded by the timeouts.
+    ///
+    /// ```no_run
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     track_metrics::Exporter::builder().without_listener().install()?;
+    ///     let _push = track_metrics::Pushgateway::new("http://pushgateway:9091", "import")?
+    ///         .push_on_drop(); // when main returns, early returns and `?` included
+    ///     // ... the batch job's work ...
+    ///     Ok(())
+    /// }
+    /// ```
     #[must_use = "the push happens when the guard is dropped"]
     pub fn push_on_drop(self) -> PushOnDrop {
         PushOnDrop(self)

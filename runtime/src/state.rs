@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::model::buckets::DEFAULT_BUCKETS;
+use crate::model::buckets::{DEFAULT_BUCKETS, FUNCTION_BUCKETS};
 use crate::storage::native::NativeLayout;
 
 /// How many label sets a family keeps when neither its declaration nor the builder says.
@@ -29,6 +29,8 @@ pub(crate) struct Settings {
     pub(crate) global_labels: Vec<(String, String)>,
     /// The layout of every histogram family without one of its own.
     pub(crate) default_buckets: &'static [f64],
+    /// The layout of every `#[track_metrics]` duration family without one of its own.
+    pub(crate) function_buckets: &'static [f64],
     /// Layouts by family name, from `buckets_for` and the declarations.
     pub(crate) family_buckets: HashMap<String, &'static [f64]>,
     /// Series limit of a family whose declaration gives none.
@@ -63,6 +65,14 @@ impl Settings {
             .copied()
             .unwrap_or(self.default_buckets)
     }
+
+    /// The bucket layout of a `#[track_metrics]` duration family, by name.
+    pub(crate) fn function_buckets_of(&self, family: &str) -> &'static [f64] {
+        self.family_buckets
+            .get(family)
+            .copied()
+            .unwrap_or(self.function_buckets)
+    }
 }
 
 /// The settings, once `install()` has set them.
@@ -88,6 +98,17 @@ pub(crate) fn buckets_of(family: &str, declared: &'static [f64]) -> &'static [f6
         return declared;
     }
     settings().map_or(DEFAULT_BUCKETS, |settings| settings.buckets_of(family))
+}
+
+/// The layout of a `#[track_metrics]` duration family: the function's buckets, else the
+/// builder's for its name once installed, else the default for functions.
+pub(crate) fn function_buckets_of(family: &str, declared: &'static [f64]) -> &'static [f64] {
+    if !declared.is_empty() {
+        return declared;
+    }
+    settings().map_or(FUNCTION_BUCKETS, |settings| {
+        settings.function_buckets_of(family)
+    })
 }
 
 /// The series limit of a family: its declared one (when not 0), else the builder's, else the

@@ -57,10 +57,10 @@ pub fn wait_for(prometheus: SocketAddr, promql: &str, ready: impl Fn(f64) -> boo
     loop {
         if TcpStream::connect(prometheus).is_ok() {
             let result = query(prometheus, promql);
-            if let [(_, value)] = result.as_slice() {
-                if ready(*value) {
-                    return *value;
-                }
+            if let [(_, value)] = result.as_slice()
+                && ready(*value)
+            {
+                return *value;
             }
             assert!(
                 Instant::now() < deadline,

@@ -132,3 +132,62 @@ fn an_invalid_address_is_reported_without_a_panic() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `fn main() -> Result<(), track_metrics::Error>` prints the error's `Debug` form: the message
+/// that says what to do, not the variant's fields.
+#[test]
+fn a_main_that_returns_the_error_prints_what_to_do_when_the_port_is_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let output = Command::new(common::example_binary("first_function"))
+        .env(
+            "TRACK_METRICS_ADDR",
+            taken.local_addr().unwrap().to_string(),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("Error: cannot listen on 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("TRACK_METRICS_ADDR=host:port"), "{stderr}");
+    assert!(!stderr.contains("Bind {"), "{stderr}");
+}
+
+#[test]
+fn the_readmes_first_example_prints_what_the_readme_shows() {
+    let output = Command::new(common::example_binary("first_function"))
+        .env("TRACK_METRICS_ADDR", "127.0.0.1:0")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let scrape = Exposition::parse(&stdout).unwrap();
+    let labels = [("function", "fetch_user"), ("module", "first_function")];
+    assert_eq!(scrape.value("function_calls_total", &labels), Some(10.0));
+    assert_eq!(
+        scrape.value("function_duration_seconds_count", &labels),
+        Some(10.0)
+    );
+    for error_type in ["NotFound", "Timeout"] {
+        let [function, module] = labels;
+        assert_eq!(
+            scrape.value(
+                "function_errors_total",
+                &[function, module, ("error_type", error_type)]
+            ),
+            Some(1.0),
+            "{stdout}"
+        );
+    }
+    // The README shows the first bucket of the Rust functions' layout.
+    assert!(
+        stdout.contains(
+            "function_duration_seconds_bucket{function=\"fetch_user\",module=\"first_function\",le=\"1e-05\"}"
+        ),
+        "{stdout}"
+    );
+}

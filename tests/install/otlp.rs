@@ -272,7 +272,7 @@ impl track_metrics::ErrorType for Declined {
 
 #[track_metrics]
 fn charge(amount: u32) -> Result<u32, Declined> {
-    if amount % 4 == 0 {
+    if amount.is_multiple_of(4) {
         Err(Declined)
     } else {
         Ok(amount)

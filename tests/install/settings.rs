@@ -31,6 +31,7 @@ fn install_and_scrape() -> String {
         .global_label("service", "checkout")
         .global_label("region", "eu\\west")
         .default_buckets(&[0.5, 1.0])
+        .function_buckets(&[0.5, 1.0])
         .buckets_for("facade_duration_seconds", &[0.25])
         .in_flight(true)
         .process_metrics(false)

@@ -124,7 +124,7 @@ fn ok_if_makes_an_expected_err_a_success() {
 
 #[track_metrics(error_if = Option::is_none)]
 fn find(key: u32) -> Option<u32> {
-    (key % 2 == 0).then_some(key)
+    key.is_multiple_of(2).then_some(key)
 }
 
 #[test]

@@ -87,15 +87,12 @@ fn a_function_shows_with_zeros_before_its_first_call() {
             s.name == "function_duration_seconds_bucket"
                 && s.label("function") == Some("never_called")
         })
-        .map(|s| s.label("le").unwrap().to_owned())
+        .map(|s| s.label("le").unwrap().parse::<f64>().unwrap())
         .collect();
-    let mut expected: Vec<_> = track_metrics::DEFAULT_BUCKETS
-        .iter()
-        .map(f64::to_string)
-        .collect();
-    expected.push("+Inf".to_owned());
-    assert_eq!(bounds, expected, "prometheus_client's default buckets");
-    assert_eq!(bounds.len(), 15);
+    let mut expected = track_metrics::FUNCTION_BUCKETS.to_vec();
+    expected.push(f64::INFINITY);
+    assert_eq!(bounds, expected, "the buckets for Rust functions");
+    assert_eq!(bounds.len(), 20);
     let family = scrape.family("function_calls_total").unwrap();
     assert_eq!(family.kind, "counter");
     assert_eq!(family.help.as_deref(), Some("Total function calls"));

@@ -63,6 +63,15 @@ fn requests_are_counted_by_method_route_template_and_status() {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     runtime.spawn(async move { axum::serve(listener, app).await });
+    // A second app that asks for its scrapes to count as requests.
+    let counted = Router::new()
+        .route("/scrape", get(metrics))
+        .layer(MetricsLayer::new().record_exporter_routes(true));
+    let counted_listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let counted_addr = counted_listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(counted_listener, counted).await });
 
     let before = in_flight();
     assert_eq!(send(addr, "GET", "/users/42").status, 200);
@@ -96,6 +105,7 @@ fn requests_are_counted_by_method_route_template_and_status() {
     release.notify_one();
     assert_eq!(slow.join().unwrap().status, 200);
 
+    assert_eq!(send(counted_addr, "GET", "/scrape").status, 200);
     let response = send(addr, "GET", "/metrics");
     let scrape = Exposition::parse(&response.body).unwrap();
     let count = |method: &str, route: &str, status: &str| {
@@ -110,7 +120,9 @@ fn requests_are_counted_by_method_route_template_and_status() {
     assert_eq!(count("GET", "unmatched", "404"), Some(1.0));
     assert_eq!(count("other", "/users", "405"), Some(1.0));
     assert_eq!(count("GET", "/slow", "200"), Some(1.0));
-    assert_eq!(count("GET", "/metrics", "200"), Some(1.0));
+    // Scrapes are the exporter's traffic, not the application's, unless asked for.
+    assert_eq!(count("GET", "/metrics", "200"), None);
+    assert_eq!(count("GET", "/scrape", "200"), Some(1.0));
     let slow_count = scrape.value(
         "http_request_duration_seconds_count",
         &[("method", "GET"), ("route", "/slow")],

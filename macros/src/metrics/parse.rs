@@ -190,20 +190,19 @@ impl Declaration {
             || syn::Error::new_spanned(path, format!("`#[{name}]` is given more than once"));
         match name.as_str() {
             "doc" => {
-                if let syn::Meta::NameValue(meta) = &attr.meta {
-                    if let Expr::Lit(syn::ExprLit {
+                if let syn::Meta::NameValue(meta) = &attr.meta
+                    && let Expr::Lit(syn::ExprLit {
                         lit: syn::Lit::Str(text),
                         ..
                     }) = &meta.value
-                    {
-                        let line = text.value();
-                        let line = line.trim();
-                        if !line.is_empty() {
-                            if !self.help.is_empty() {
-                                self.help.push(' ');
-                            }
-                            self.help.push_str(line);
+                {
+                    let line = text.value();
+                    let line = line.trim();
+                    if !line.is_empty() {
+                        if !self.help.is_empty() {
+                            self.help.push(' ');
                         }
+                        self.help.push_str(line);
                     }
                 }
                 self.docs.push(attr);

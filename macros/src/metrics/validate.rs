@@ -77,10 +77,10 @@ fn check_labels(errors: &mut Errors, declaration: &Declaration) {
         }
         if let Some(message) = names::label_name_error(&label_name, &[]) {
             errors.push(error(span, message));
-        } else if declaration.legacy_name.is_none() {
-            if let Some(message) = names::label_lint(&label_name) {
-                errors.push(error(span, message));
-            }
+        } else if declaration.legacy_name.is_none()
+            && let Some(message) = names::label_lint(&label_name)
+        {
+            errors.push(error(span, message));
         }
         if let Some(first) = seen.insert(label_name.clone(), span) {
             let message = format!("label `{label_name}` is declared twice");
@@ -129,16 +129,16 @@ fn check_state_type(errors: &mut Errors, declaration: &Declaration) {
 
 fn check_attributes(errors: &mut Errors, declaration: &Declaration) {
     let kind = declaration.kind.keyword();
-    if let Some(exemplars) = declaration.exemplars {
-        if !matches!(declaration.kind, Kind::Counter | Kind::Histogram) {
-            errors.push(error(
-                exemplars,
-                format!(
-                    "`#[exemplars]` is for counters and histograms, the kinds OpenMetrics gives \
+    if let Some(exemplars) = declaration.exemplars
+        && !matches!(declaration.kind, Kind::Counter | Kind::Histogram)
+    {
+        errors.push(error(
+            exemplars,
+            format!(
+                "`#[exemplars]` is for counters and histograms, the kinds OpenMetrics gives \
                      exemplars to, and this is a {kind}"
-                ),
-            ));
-        }
+            ),
+        ));
     }
     if let Some(buckets) = &declaration.buckets {
         if declaration.kind == Kind::Histogram {

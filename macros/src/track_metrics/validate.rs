@@ -71,13 +71,13 @@ pub fn validate_options(errors: &mut Errors, options: &Options, place: Place) {
             ));
         }
     }
-    if let Some(self_type) = &options.self_type {
-        if self_type.value().trim().is_empty() {
-            errors.push(syn::Error::new_spanned(
-                self_type,
-                "`self_type` names a type and cannot be empty",
-            ));
-        }
+    if let Some(self_type) = &options.self_type
+        && self_type.value().trim().is_empty()
+    {
+        errors.push(syn::Error::new_spanned(
+            self_type,
+            "`self_type` names a type and cannot be empty",
+        ));
     }
     check_common(errors, options);
 }
@@ -139,13 +139,13 @@ fn check_place(errors: &mut Errors, options: &Options, place: Place) {
 }
 
 fn check_common(errors: &mut Errors, options: &Options) {
-    if let Some(name) = &options.name {
-        if name.value().is_empty() {
-            errors.push(syn::Error::new_spanned(
-                name,
-                "the `function` label cannot be empty",
-            ));
-        }
+    if let Some(name) = &options.name
+        && name.value().is_empty()
+    {
+        errors.push(syn::Error::new_spanned(
+            name,
+            "the `function` label cannot be empty",
+        ));
     }
     if let Some(calls) = &options.calls {
         check_metric_name(errors, calls, "_total", "a counter's name ends in `_total`");
@@ -160,14 +160,14 @@ fn check_common(errors: &mut Errors, options: &Options) {
     }
     if let Some(labels) = &options.labels {
         check_labels(errors, labels);
-        if options.objective.is_some() {
-            if let Some((key, _)) = labels.pairs.iter().find(|(key, _)| key == "objective") {
-                errors.push(syn::Error::new_spanned(
-                    key,
-                    "`objective` labels the series of the function's objective: give this label \
+        if options.objective.is_some()
+            && let Some((key, _)) = labels.pairs.iter().find(|(key, _)| key == "objective")
+        {
+            errors.push(syn::Error::new_spanned(
+                key,
+                "`objective` labels the series of the function's objective: give this label \
                      another name",
-                ));
-            }
+            ));
         }
     }
     if let Some(buckets) = &options.buckets {
@@ -177,16 +177,15 @@ fn check_common(errors: &mut Errors, options: &Options) {
         .native_histogram
         .as_ref()
         .and_then(|native| native.factor)
+        && !(factor > 1.0 && factor.is_finite())
     {
-        if !(factor > 1.0 && factor.is_finite()) {
-            errors.push(syn::Error::new(
-                span,
-                format!(
-                    "a native histogram's factor is how much each bucket is wider than the one \
+        errors.push(syn::Error::new(
+            span,
+            format!(
+                "a native histogram's factor is how much each bucket is wider than the one \
                      below, so it is above 1 (1.1 gives buckets 9% wide), not {factor}"
-                ),
-            ));
-        }
+            ),
+        ));
     }
 }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::model::buckets::DEFAULT_BUCKETS;
+use crate::model::buckets::{DEFAULT_BUCKETS, FUNCTION_BUCKETS};
 use crate::state::DEFAULT_MAX_SERIES;
 use crate::storage::exemplars::Source;
 
@@ -36,6 +36,12 @@ pub struct Exporter {
 
 impl Exporter {
     /// A builder to set the listen address, global labels and buckets before installing.
+    ///
+    /// ```
+    /// let exporter = track_metrics::Exporter::builder().without_listener().install()?;
+    /// # let _ = exporter;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn builder() -> ExporterBuilder {
         ExporterBuilder::new()
     }
@@ -150,6 +156,7 @@ pub struct ExporterBuilder {
     endpoint: crate::serve::Settings,
     global_labels: Vec<(String, String)>,
     default_buckets: Vec<f64>,
+    function_buckets: Vec<f64>,
     metric_buckets: Vec<(String, Vec<f64>)>,
     max_series: usize,
     in_flight: bool,
@@ -196,7 +203,13 @@ impl Default for ExporterBuilder {
 
 impl ExporterBuilder {
     /// The defaults: listen on `TRACK_METRICS_ADDR` or `127.0.0.1:9000`, serve `/metrics`,
-    /// [`DEFAULT_BUCKETS`], at most [`DEFAULT_MAX_SERIES`] label sets per family.
+    /// [`FUNCTION_BUCKETS`] for the functions' durations and [`DEFAULT_BUCKETS`] for other
+    /// histograms, at most [`DEFAULT_MAX_SERIES`] label sets per family.
+    ///
+    /// ```
+    /// let builder = track_metrics::ExporterBuilder::new(); // as `Exporter::builder()`
+    /// # let _ = builder;
+    /// ```
     pub fn new() -> Self {
         ExporterBuilder {
             #[cfg(feature = "http")]
@@ -208,6 +221,7 @@ impl ExporterBuilder {
             endpoint: crate::serve::Settings::default(),
             global_labels: Vec::new(),
             default_buckets: DEFAULT_BUCKETS.to_vec(),
+            function_buckets: FUNCTION_BUCKETS.to_vec(),
             metric_buckets: Vec::new(),
             max_series: DEFAULT_MAX_SERIES,
             in_flight: false,
@@ -233,6 +247,15 @@ impl ExporterBuilder {
     }
 
     /// Listens on `host:port` (port 0 picks a free port), whatever `TRACK_METRICS_ADDR` says.
+    ///
+    /// ```
+    /// let exporter = track_metrics::Exporter::builder()
+    ///     .listen_address("127.0.0.1:0") // any free port
+    ///     .install()?;
+    /// assert_eq!(exporter.local_addr().unwrap().ip().to_string(), "127.0.0.1");
+    /// assert!(exporter.url().unwrap().ends_with("/metrics"));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "http")]
     pub fn listen_address(mut self, address: impl Into<String>) -> Self {
         self.listen = Listen::Address(address.into());
@@ -240,6 +263,15 @@ impl ExporterBuilder {
     }
 
     /// The path the endpoint serves; `/metrics` by default.
+    ///
+    /// ```
+    /// let exporter = track_metrics::Exporter::builder()
+    ///     .listen_address("127.0.0.1:0")
+    ///     .path("/internal/metrics")
+    ///     .install()?;
+    /// assert!(exporter.url().unwrap().ends_with("/internal/metrics"));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "http")]
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
@@ -247,6 +279,26 @@ impl ExporterBuilder {
     }
 
     /// Answers only requests with `Authorization: Bearer <token>`; others get 401.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let exporter = track_metrics::Exporter::builder()
+    ///     .listen_address("127.0.0.1:0")
+    ///     .bearer_token("s3cret")
+    ///     .install()?;
+    /// let status = |authorization: &str| {
+    ///     let addr = exporter.local_addr().unwrap();
+    ///     let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    ///     write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{authorization}Connection: close\r\n\r\n").unwrap();
+    ///     let mut response = String::new();
+    ///     stream.read_to_string(&mut response).unwrap();
+    ///     response[9..12].to_owned()
+    /// };
+    /// assert_eq!(status(""), "401");
+    /// assert_eq!(status("Authorization: Bearer s3cret\r\n"), "200");
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "http")]
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
         self.endpoint.bearer_token = Some(token.into());
@@ -254,6 +306,16 @@ impl ExporterBuilder {
     }
 
     /// Answers only requests with this HTTP basic authentication; others get 401.
+    ///
+    /// ```no_run
+    /// // Prometheus: `basic_auth: {username: prometheus, password: ...}` in the scrape config; a
+    /// // browser asks for these on the live page.
+    /// track_metrics::Exporter::builder()
+    ///     .listen_address("0.0.0.0:9000")
+    ///     .basic_auth("prometheus", "correct horse battery staple")
+    ///     .install()?;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "http")]
     pub fn basic_auth(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.endpoint.basic_auth = Some((user.into(), password.into()));
@@ -262,6 +324,15 @@ impl ExporterBuilder {
 
     /// Answers only clients in this network (`10.0.0.0/8`, `192.168.1.7`, `::1`); others get
     /// 403. Call it once per network; with none, every client that reaches the port is answered.
+    ///
+    /// ```no_run
+    /// track_metrics::Exporter::builder()
+    ///     .listen_address("0.0.0.0:9000")
+    ///     .allow_network("10.0.0.0/8") // the cluster's pods
+    ///     .allow_network("127.0.0.1") // and this host
+    ///     .install()?;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "http")]
     pub fn allow_network(mut self, network: impl Into<String>) -> Self {
         self.endpoint.allowed_networks.push(network.into());
@@ -279,6 +350,15 @@ impl ExporterBuilder {
     /// The page reads the functions from readings taken every 2 seconds by a thread that runs
     /// only when the page is on; see [`crate::axum::live_router`] to serve it from an axum
     /// `Router` instead.
+    ///
+    /// ```
+    /// let exporter = track_metrics::Exporter::builder()
+    ///     .listen_address("127.0.0.1:0")
+    ///     .live_page(None) // no page, no sampler thread
+    ///     .install()?;
+    /// # let _ = exporter;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(any(feature = "http", feature = "axum"))]
     pub fn live_page(mut self, path: Option<&str>) -> Self {
         self.live_page = Some(path.map(str::to_owned));
@@ -286,6 +366,14 @@ impl ExporterBuilder {
     }
 
     /// How many scrapes may be rendered at once; more get 503. 4 by default.
+    ///
+    /// ```
+    /// track_metrics::Exporter::builder()
+    ///     .listen_address("127.0.0.1:0")
+    ///     .max_concurrent_scrapes(2) // two render threads at most
+    ///     .install()?;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "http")]
     pub fn max_concurrent_scrapes(mut self, limit: usize) -> Self {
         self.endpoint.max_concurrent_scrapes = limit;
@@ -297,6 +385,14 @@ impl ExporterBuilder {
     /// gone): 64 MiB by default. Past it, scrapes get 503 until slow clients read or their
     /// connections time out. A single exposition larger than the limit is still served, alone.
     /// Scrapes of one format at the same moment share one body.
+    ///
+    /// ```
+    /// track_metrics::Exporter::builder()
+    ///     .listen_address("127.0.0.1:0")
+    ///     .max_response_bytes(8 << 20) // 8 MiB for clients that read slowly
+    ///     .install()?;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "http")]
     pub fn max_response_bytes(mut self, bytes: usize) -> Self {
         self.endpoint.max_response_bytes = bytes;
@@ -307,6 +403,14 @@ impl ExporterBuilder {
     /// waited longest without a request in progress is closed to make room for the new one
     /// (every one busy: the new one is refused). By default half the process's file descriptor
     /// limit (`RLIMIT_NOFILE`), between 16 and 4096, so that the application keeps the rest.
+    ///
+    /// ```
+    /// track_metrics::Exporter::builder()
+    ///     .listen_address("127.0.0.1:0")
+    ///     .max_connections(64)
+    ///     .install()?;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "http")]
     pub fn max_connections(mut self, limit: usize) -> Self {
         self.endpoint.max_connections = Some(limit);
@@ -314,6 +418,16 @@ impl ExporterBuilder {
     }
 
     /// How long a client has to send its request headers; 10 seconds by default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// track_metrics::Exporter::builder()
+    ///     .listen_address("127.0.0.1:0")
+    ///     .header_timeout(Duration::from_secs(2))
+    ///     .install()?;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "http")]
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
         self.endpoint.header_timeout = timeout;
@@ -321,6 +435,16 @@ impl ExporterBuilder {
     }
 
     /// How long one connection may last, whatever it does; 60 seconds by default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// track_metrics::Exporter::builder()
+    ///     .listen_address("127.0.0.1:0")
+    ///     .connection_timeout(Duration::from_secs(30))
+    ///     .install()?;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "http")]
     pub fn connection_timeout(mut self, timeout: Duration) -> Self {
         self.endpoint.connection_timeout = timeout;
@@ -333,6 +457,16 @@ impl ExporterBuilder {
     /// (counted in `track_metrics_skipped_functions_total{metric}`), so that one blocked
     /// gauge function does not block every scrape after it. 5 seconds by default, below the 10
     /// seconds Prometheus waits for a scrape.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .render_timeout(Duration::from_secs(2)) // below a 3 s scrape_timeout
+    ///     .install()?;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn render_timeout(mut self, timeout: Duration) -> Self {
         self.render_timeout = timeout;
         self
@@ -340,26 +474,94 @@ impl ExporterBuilder {
 
     /// Starts no HTTP listener: the exposition is only available from [`crate::render`], to be
     /// served by the application's own web framework.
+    ///
+    /// ```
+    /// let exporter = track_metrics::Exporter::builder().without_listener().install()?;
+    /// assert_eq!(exporter.url(), None);
+    /// // Serve it from your own framework, as the tutorial's Flask route does:
+    /// let (body, content_type) = (track_metrics::render(), track_metrics::CONTENT_TYPE);
+    /// # let _ = (body, content_type);
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn without_listener(mut self) -> Self {
         self.listen = Listen::Disabled;
         self
     }
 
     /// Adds a label to every series, such as `service="checkout"`.
+    ///
+    /// ```rust,standalone_crate
+    /// track_metrics::metrics! {
+    ///     /// Jobs processed
+    ///     pub counter JOBS: jobs_processed_total;
+    /// }
+    ///
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .global_label("service", "checkout")
+    ///     .install()?;
+    /// JOBS.inc();
+    /// assert!(track_metrics::render().contains("jobs_processed_total{service=\"checkout\"} 1\n"));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn global_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.global_labels.push((name.into(), value.into()));
         self
     }
 
-    /// The buckets of every histogram that has no buckets of its own; [`DEFAULT_BUCKETS`] by
-    /// default.
+    /// The buckets of every `metrics!` and `metrics` facade histogram that has no buckets of
+    /// its own; [`DEFAULT_BUCKETS`] (prometheus_client's) by default.
+    ///
+    /// ```rust,standalone_crate
+    /// track_metrics::metrics! {
+    ///     /// Payload sizes
+    ///     pub histogram PAYLOAD: payload_size_bytes;
+    /// }
+    ///
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .default_buckets(&[100.0, 1000.0, 10000.0])
+    ///     .install()?;
+    /// PAYLOAD.observe(512.0);
+    /// assert!(track_metrics::render().contains("payload_size_bytes_bucket{le=\"1000\"} 1\n"));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn default_buckets(mut self, bounds: &[f64]) -> Self {
         self.default_buckets = bounds.to_vec();
         self
     }
 
+    /// The duration buckets of every `#[track_metrics]` function that has no buckets of its
+    /// own; [`FUNCTION_BUCKETS`] (10 µs to 10 s) by default. The Python tutorial's are one
+    /// setting away:
+    ///
+    /// ```
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .function_buckets(track_metrics::DEFAULT_BUCKETS)
+    ///     .install()?;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
+    pub fn function_buckets(mut self, bounds: &[f64]) -> Self {
+        self.function_buckets = bounds.to_vec();
+        self
+    }
+
     /// The buckets of one histogram family, by its full name: a `#[track_metrics]` duration
     /// family, a `metrics!` histogram without `#[buckets]`, or a `metrics::histogram!` name.
+    ///
+    /// ```rust,standalone_crate
+    /// #[track_metrics::track_metrics(duration = "db_query_duration_seconds")]
+    /// fn query() {}
+    ///
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .buckets_for("db_query_duration_seconds", &[0.001, 0.01, 0.1])
+    ///     .install()?;
+    /// query();
+    /// assert!(track_metrics::render().contains(",le=\"0.001\"}"));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn buckets_for(mut self, metric: impl Into<String>, bounds: &[f64]) -> Self {
         self.metric_buckets.push((metric.into(), bounds.to_vec()));
         self
@@ -368,6 +570,23 @@ impl ExporterBuilder {
     /// How many label sets a family keeps before folding new ones into its overflow series:
     /// families declared with `metrics!` (unless their declaration says `#[max_series(...)]`)
     /// and those of the `metrics` facade; [`DEFAULT_MAX_SERIES`] by default.
+    ///
+    /// ```rust,standalone_crate
+    /// track_metrics::metrics! {
+    ///     /// Requests by user agent (which clients make up)
+    ///     pub counter BY_AGENT: requests_by_agent_total(agent);
+    /// }
+    ///
+    /// track_metrics::Exporter::builder().without_listener().max_series(2).install()?;
+    /// for agent in ["curl", "firefox", "made-up-1", "made-up-2"] {
+    ///     BY_AGENT.labels(agent).inc();
+    /// }
+    /// let text = track_metrics::render();
+    /// assert!(text.contains("requests_by_agent_total{agent=\"curl\"} 1\n"));
+    /// // The label sets past the limit share one series.
+    /// assert!(text.contains("requests_by_agent_total{agent=\"__overflow__\",track_metrics_overflow=\"true\"} 2\n"));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn max_series(mut self, limit: usize) -> Self {
         self.max_series = limit;
         self
@@ -375,6 +594,16 @@ impl ExporterBuilder {
 
     /// Gives every `#[track_metrics]` function the in-flight gauge
     /// (`function_calls_in_flight`), as `#[track_metrics(in_flight)]` does for one.
+    ///
+    /// ```rust,standalone_crate
+    /// #[track_metrics::track_metrics]
+    /// fn handle() {}
+    ///
+    /// track_metrics::Exporter::builder().without_listener().in_flight(true).install()?;
+    /// handle();
+    /// assert!(track_metrics::render().contains("function_calls_in_flight{function=\"handle\""));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn in_flight(mut self, enabled: bool) -> Self {
         self.in_flight = enabled;
         self
@@ -382,6 +611,15 @@ impl ExporterBuilder {
 
     /// Whether the exposition includes the standard `process_*` metrics (feature `process`, on
     /// by default).
+    ///
+    /// ```
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .process_metrics(false)
+    ///     .install()?;
+    /// assert!(!track_metrics::render().contains("process_cpu_seconds_total"));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "process")]
     pub fn process_metrics(mut self, enabled: bool) -> Self {
         self.process_metrics = enabled;
@@ -395,6 +633,14 @@ impl ExporterBuilder {
     ///
     /// Native histograms reach Prometheus over protobuf, which it asks for when started with
     /// `--enable-feature=native-histograms`; other scrapers get the classic buckets only.
+    ///
+    /// ```
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .native_histograms(1.1) // every function; schema 3
+    ///     .install()?;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn native_histograms(mut self, factor: f64) -> Self {
         self.native.everywhere = true;
         self.native.factor = factor;
@@ -403,6 +649,18 @@ impl ExporterBuilder {
 
     /// The resolution factor of the native histograms that functions ask for with
     /// `#[track_metrics(native_histogram)]`, without giving every function one; 1.1 by default.
+    ///
+    /// ```rust,standalone_crate
+    /// #[track_metrics::track_metrics(native_histogram)] // this function only
+    /// fn handle() {}
+    ///
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .native_histogram_factor(1.05) // schema 4: buckets 4% wide
+    ///     .install()?;
+    /// handle();
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn native_histogram_factor(mut self, factor: f64) -> Self {
         self.native.factor = factor;
         self
@@ -410,6 +668,15 @@ impl ExporterBuilder {
 
     /// How many native buckets a series keeps (160 by default): past it, the series halves its
     /// resolution, merging neighbouring buckets, until it fits. Counts are never dropped.
+    ///
+    /// ```
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .native_histograms(1.1)
+    ///     .native_histogram_max_buckets(80) // less memory, coarser past it
+    ///     .install()?;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn native_histogram_max_buckets(mut self, limit: usize) -> Self {
         self.native.max_buckets = limit;
         self
@@ -473,6 +740,16 @@ impl ExporterBuilder {
     /// `_sum` and `_count` since the start), as metrics-exporter-prometheus does: a service
     /// moving from it keeps its `{quantile="0.99"}` series. `false` by default: histograms with
     /// the default buckets, which Prometheus can aggregate across instances.
+    ///
+    /// ```
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .facade_summaries(true)
+    ///     .install()?;
+    /// metrics::histogram!("user_lookup_seconds").record(0.002);
+    /// assert!(track_metrics::render().contains("user_lookup_seconds{quantile=\"0.99\"} "));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn facade_summaries(mut self, enabled: bool) -> Self {
         self.facade_summaries = enabled;
         self
@@ -482,6 +759,16 @@ impl ExporterBuilder {
     /// (`true`, the default: the same name in every format, since OpenMetrics requires the
     /// suffix) or under its name as recorded in text and protobuf, as
     /// metrics-exporter-prometheus writes it (`false`; OpenMetrics still writes `name_total`).
+    ///
+    /// ```
+    /// track_metrics::Exporter::builder()
+    ///     .without_listener()
+    ///     .facade_counter_suffix(false)
+    ///     .install()?;
+    /// metrics::counter!("my_service_requests").increment(3);
+    /// assert!(track_metrics::render().contains("my_service_requests 3\n"));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn facade_counter_suffix(mut self, enabled: bool) -> Self {
         self.facade_counter_suffix = enabled;
         self
@@ -492,6 +779,19 @@ impl ExporterBuilder {
     /// of its own unless started with `--enable-feature=created-timestamp-zero-ingestion`, one
     /// more series per counter, histogram and summary. Protobuf carries the same time as a field
     /// whatever this says, which costs no series.
+    ///
+    /// ```rust,standalone_crate
+    /// track_metrics::metrics! {
+    ///     /// Jobs processed
+    ///     pub counter JOBS: jobs_processed_total;
+    /// }
+    ///
+    /// track_metrics::Exporter::builder().without_listener().created_lines(true).install()?;
+    /// JOBS.inc();
+    /// let text = String::from_utf8(track_metrics::render_as(track_metrics::Format::OPENMETRICS)).unwrap();
+    /// assert!(text.contains("jobs_processed_created "));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn created_lines(mut self, enabled: bool) -> Self {
         self.created_lines = enabled;
         self
@@ -500,6 +800,18 @@ impl ExporterBuilder {
     /// Exports OTLP as `otlp` says, every interval, beside the endpoint (feature `otlp`; see
     /// the [`otlp`](crate::otlp) module). Call [`Exporter::shutdown`] before the process ends
     /// for a last export.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use track_metrics::Otlp;
+    ///
+    /// let exporter = track_metrics::Exporter::builder()
+    ///     .otlp(Otlp::new("http://collector:4318/v1/metrics")?.interval(Duration::from_secs(15)))
+    ///     .install()?;
+    /// // ... the service runs ...
+    /// exporter.shutdown()?; // a last export
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "otlp")]
     pub fn otlp(mut self, otlp: crate::otlp::Otlp) -> Self {
         self.otlp = Some(OtlpSource::Given(Box::new(otlp)));
@@ -533,6 +845,17 @@ impl ExporterBuilder {
     ///
     /// Any inconsistent setting, a listen address that is invalid or in use, a second call in the
     /// process, or another recorder already installed. Nothing keeps running after an error.
+    ///
+    /// ```
+    /// let exporter = track_metrics::Exporter::builder()
+    ///     .listen_address("127.0.0.1:0")
+    ///     .install()?;
+    /// println!("scrape {}", exporter.url().unwrap());
+    /// // A setting install() cannot take is an error that says what to change.
+    /// let error = track_metrics::Exporter::builder().install().unwrap_err();
+    /// assert!(error.to_string().contains("already installed"));
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn install(self) -> Result<Exporter, Error> {
         crate::install::install(self)
     }
@@ -568,6 +891,7 @@ pub(crate) struct Parts {
     pub(crate) endpoint: crate::serve::Settings,
     pub(crate) global_labels: Vec<(String, String)>,
     pub(crate) default_buckets: Vec<f64>,
+    pub(crate) function_buckets: Vec<f64>,
     pub(crate) metric_buckets: Vec<(String, Vec<f64>)>,
     pub(crate) max_series: usize,
     pub(crate) in_flight: bool,
@@ -598,6 +922,7 @@ impl ExporterBuilder {
             },
             global_labels: self.global_labels.clone(),
             default_buckets: self.default_buckets.clone(),
+            function_buckets: self.function_buckets.clone(),
             metric_buckets: self.metric_buckets.clone(),
             max_series: self.max_series,
             in_flight: self.in_flight,

@@ -74,14 +74,14 @@ pub(crate) fn sites(
         ];
         for family in families.into_iter().flatten() {
             let key = format!("{family}{selector}");
-            if let Some(first) = series.insert(key.clone(), info) {
-                if !std::ptr::eq(first, *info) {
-                    return Err(Error::DuplicateSeries {
-                        series: key,
-                        first: first.describe(),
-                        second: info.describe(),
-                    });
-                }
+            if let Some(first) = series.insert(key.clone(), info)
+                && !std::ptr::eq(first, *info)
+            {
+                return Err(Error::DuplicateSeries {
+                    series: key,
+                    first: first.describe(),
+                    second: info.describe(),
+                });
             }
         }
     }
@@ -165,9 +165,9 @@ pub(crate) fn distinct_series_names(families: &[Owned]) -> Result<HashSet<String
                     return Err(Error::NameClash {
                         sample,
                         first: other.owner.clone(),
-                        first_family: other.name.to_owned(),
+                        first_family: other.name,
                         second: family.owner.clone(),
-                        second_family: family.name.to_owned(),
+                        second_family: family.name,
                     });
                 }
                 _ => {
@@ -213,7 +213,7 @@ pub(crate) fn family_buckets(
         match layouts.get(family) {
             Some((first_bounds, first)) if *first_bounds != bounds => {
                 return Err(Error::ConflictingBuckets {
-                    family: family.to_owned(),
+                    family,
                     first: first.clone(),
                     first_bounds: first_bounds.to_vec(),
                     second: declared_by,

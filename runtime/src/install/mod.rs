@@ -35,6 +35,7 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     }
     checks::global_labels(&parts.global_labels)?;
     checks::bucket_layout(|| "default buckets".to_owned(), &parts.default_buckets)?;
+    checks::bucket_layout(|| "function buckets".to_owned(), &parts.function_buckets)?;
     if !(parts.native.factor > 1.0 && parts.native.factor.is_finite()) {
         return Err(Error::setting(
             "native_histograms",
@@ -119,6 +120,7 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     let settings: &'static Settings = Box::leak(Box::new(Settings {
         global_labels: parts.global_labels.clone(),
         default_buckets: parts.default_buckets.clone().leak(),
+        function_buckets: parts.function_buckets.clone().leak(),
         family_buckets: family_buckets
             .into_iter()
             .map(|(name, bounds)| (name, &*bounds.leak()))
@@ -138,7 +140,7 @@ pub(crate) fn install(builder: ExporterBuilder) -> Result<Exporter, Error> {
     }));
     crate::slo::rules::check(&infos, |site| {
         if site.buckets.is_empty() {
-            settings.buckets_of(site.duration)
+            settings.function_buckets_of(site.duration)
         } else {
             site.buckets
         }

@@ -1,9 +1,19 @@
-//! Histogram bucket layouts: the default one, and what makes a list of bounds valid.
+//! Histogram bucket layouts: the defaults, and what makes a list of bounds valid.
 
-/// The histogram buckets of prometheus_client, in seconds: what a duration histogram uses unless
-/// told otherwise.
+/// The histogram buckets of prometheus_client, in seconds: what a `metrics!` histogram and a
+/// `metrics` facade histogram use unless told otherwise.
 pub const DEFAULT_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// The duration buckets of a `#[track_metrics]` function unless told otherwise: 10 µs to 10 s
+/// in steps of 1, 2.5 and 5, since Rust functions are often far faster than the 5 ms where
+/// [`DEFAULT_BUCKETS`] start (a function averaging 0.1 ms would show a p99 of 5 ms there). 19
+/// bounds and `+Inf`: a thread's cells for a function are the same three cache lines as with
+/// the 14 of [`DEFAULT_BUCKETS`], and a scrape writes five more lines per function.
+pub const FUNCTION_BUCKETS: &[f64] = &[
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
 /// Why a list of bounds cannot be a bucket layout.

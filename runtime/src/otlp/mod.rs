@@ -193,6 +193,13 @@ impl Otlp {
     ///
     /// A URL that is not `http://` or `https://` with a host, or `https://` without the
     /// feature `otlp-tls`.
+    ///
+    /// ```
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?;
+    /// assert_eq!(otlp.endpoint(), "http://collector:4318/v1/metrics");
+    /// assert!(track_metrics::Otlp::new("collector:4318").is_err()); // no scheme
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn new(url: &str) -> Result<Self, Error> {
         Ok(Otlp {
             endpoint: check_url("Otlp::new", url)?,
@@ -218,16 +225,44 @@ impl Otlp {
     /// # Errors
     ///
     /// A variable that is set but malformed, named in the message.
+    ///
+    /// ```
+    /// # unsafe { std::env::remove_var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") };
+    /// # unsafe { std::env::remove_var("OTEL_SDK_DISABLED") };
+    /// # unsafe { std::env::remove_var("OTEL_METRICS_EXPORTER") };
+    /// unsafe { std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318") };
+    /// let otlp = track_metrics::Otlp::from_env()?.expect("an endpoint is set");
+    /// assert_eq!(otlp.endpoint(), "http://collector:4318/v1/metrics");
+    ///
+    /// unsafe { std::env::remove_var("OTEL_EXPORTER_OTLP_ENDPOINT") };
+    /// assert!(track_metrics::Otlp::from_env()?.is_none());
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn from_env() -> Result<Option<Self>, Error> {
         env::read(|name| std::env::var(name).ok())
     }
 
     /// The URL the exports are posted to.
+    ///
+    /// ```
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?;
+    /// assert_eq!(otlp.endpoint(), "http://collector:4318/v1/metrics");
+    /// assert!(track_metrics::Otlp::new("collector:4318").is_err()); // no scheme
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
     /// Adds a header to every request, such as an API key.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?
+    ///     .header("x-api-key", "secret");  // sent with every request
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
@@ -235,6 +270,14 @@ impl Otlp {
     }
 
     /// The time between the starts of two exports: [`DEFAULT_INTERVAL`] (60 s) by default.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?
+    ///     .interval(Duration::from_secs(15));
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = interval;
@@ -243,6 +286,14 @@ impl Otlp {
 
     /// How long one request may take, from connecting to the end of the answer:
     /// [`DEFAULT_REQUEST_TIMEOUT`] (10 s) by default.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?
+    ///     .request_timeout(Duration::from_secs(5));
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
@@ -251,6 +302,14 @@ impl Otlp {
 
     /// How long one export may take, its retries included: [`DEFAULT_EXPORT_TIMEOUT`] (30 s)
     /// by default. It bounds [`Exporter::shutdown`](crate::Exporter::shutdown) too.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?
+    ///     .export_timeout(Duration::from_secs(20));  // retries included
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn export_timeout(mut self, timeout: Duration) -> Self {
         self.export_timeout = timeout;
@@ -258,6 +317,14 @@ impl Otlp {
     }
 
     /// Compresses request bodies with gzip (off by default, as the specification's default).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?
+    ///     .gzip(true);
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn gzip(mut self, gzip: bool) -> Self {
         self.gzip = gzip;
@@ -265,6 +332,14 @@ impl Otlp {
     }
 
     /// Cumulative (the default) or delta counts for counters and histograms.
+    ///
+    /// ```
+    /// use track_metrics::{Otlp, Temporality};
+    ///
+    /// let otlp = Otlp::new("http://collector:4318/v1/metrics")?.temporality(Temporality::Delta);
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn temporality(mut self, temporality: Temporality) -> Self {
         self.temporality = temporality;
@@ -272,6 +347,14 @@ impl Otlp {
     }
 
     /// The resource's `service.name`, over `OTEL_SERVICE_NAME`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?
+    ///     .service_name("checkout");  // Prometheus makes `job` of it
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn service_name(mut self, name: &str) -> Self {
         self.service_name = Some(name.to_owned());
@@ -279,6 +362,14 @@ impl Otlp {
     }
 
     /// The resource's `service.instance.id`, instead of a random one for the process.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?
+    ///     .service_instance_id("checkout-7f9c");  // Prometheus makes `instance` of it
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn service_instance_id(mut self, id: &str) -> Self {
         self.instance_id = Some(id.to_owned());
@@ -286,6 +377,14 @@ impl Otlp {
     }
 
     /// Adds (or replaces) an attribute of the resource.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?
+    ///     .resource_attribute("deployment.environment", "production");
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn resource_attribute(mut self, key: &str, value: &str) -> Self {
         self.resource.retain(|(existing, _)| existing != key);
@@ -299,6 +398,14 @@ impl Otlp {
     /// into its own `vmrange` buckets, which Prometheus' `histogram_quantile` cannot read).
     /// `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=explicit_bucket_histogram`
     /// says `false`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?
+    ///     .exponential_histograms(false);  // native series as classic buckets too
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn exponential_histograms(mut self, enabled: bool) -> Self {
         self.exponential_histograms = enabled;
@@ -307,6 +414,14 @@ impl Otlp {
 
     /// The largest request body before compression: [`DEFAULT_MAX_REQUEST_BYTES`] (64 MiB) by
     /// default. A bigger export goes in several requests, none bigger unless one series is.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let otlp = track_metrics::Otlp::new("http://collector:4318/v1/metrics")?
+    ///     .max_request_bytes(4 << 20);  // a receiver that takes 4 MiB at most
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[must_use]
     pub fn max_request_bytes(mut self, bytes: usize) -> Self {
         self.max_request_bytes = bytes;
@@ -319,6 +434,13 @@ impl Otlp {
     /// # Errors
     ///
     /// PEM text that holds no certificate.
+    ///
+    /// ```no_run
+    /// let ca = std::fs::read("/etc/ssl/private-ca.pem").unwrap();
+    /// let otlp = track_metrics::Otlp::new("https://collector:4318/v1/metrics")?.root_certificates(&ca)?;
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "otlp-tls")]
     pub fn root_certificates(mut self, pem: &[u8]) -> Result<Self, Error> {
         send::check_certificates("Otlp::root_certificates", pem)?;
@@ -332,6 +454,15 @@ impl Otlp {
     /// # Errors
     ///
     /// PEM text without a certificate, or without a private key.
+    ///
+    /// ```no_run
+    /// let chain = std::fs::read("/etc/ssl/client.pem").unwrap();
+    /// let key = std::fs::read("/etc/ssl/client.key").unwrap();
+    /// let otlp = track_metrics::Otlp::new("https://collector:4318/v1/metrics")?
+    ///     .client_certificate(&chain, &key)?;
+    /// # let _ = otlp;
+    /// # Ok::<(), track_metrics::Error>(())
+    /// ```
     #[cfg(feature = "otlp-tls")]
     pub fn client_certificate(mut self, chain: &[u8], key: &[u8]) -> Result<Self, Error> {
         send::check_certificates("Otlp::client_certificate", chain)?;

@@ -112,22 +112,21 @@ impl Policy {
             ));
         }
         // `install()` has checked the page's path itself (`crate::live::check_path`).
-        if let Some(page) = &settings.live_page {
-            if [
+        if let Some(page) = &settings.live_page
+            && [
                 page.clone(),
                 format!("{page}live.js"),
                 format!("{page}live.css"),
             ]
             .contains(&settings.path)
-            {
-                return Err(Error::setting(
-                    "live_page",
-                    format!(
-                        "the live page at `{page}` would take the endpoint's path `{}`: move one",
-                        settings.path
-                    ),
-                ));
-            }
+        {
+            return Err(Error::setting(
+                "live_page",
+                format!(
+                    "the live page at `{page}` would take the endpoint's path `{}`: move one",
+                    settings.path
+                ),
+            ));
         }
         if settings.max_concurrent_scrapes == 0 {
             return invalid("`max_concurrent_scrapes` must be at least 1".to_owned());

@@ -221,13 +221,13 @@ fn accepts_gzip(request: &Request<Incoming>) -> bool {
         let name = parts.next().unwrap_or_default();
         let mut accepted = true;
         for parameter in parts {
-            if let Some((key, value)) = parameter.split_once('=') {
-                if key.trim().eq_ignore_ascii_case("q") {
-                    accepted = value
-                        .trim()
-                        .parse::<f32>()
-                        .is_ok_and(|q| (0.0..=1.0).contains(&q) && q > 0.0);
-                }
+            if let Some((key, value)) = parameter.split_once('=')
+                && key.trim().eq_ignore_ascii_case("q")
+            {
+                accepted = value
+                    .trim()
+                    .parse::<f32>()
+                    .is_ok_and(|q| (0.0..=1.0).contains(&q) && q > 0.0);
             }
         }
         if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {

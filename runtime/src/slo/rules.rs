@@ -41,7 +41,7 @@ struct Watched {
 /// default ones before it): [`Error::Objective`], which names them.
 pub fn rules() -> Result<String, Error> {
     let watched = watched(CALL_SITES.iter().map(CallSite::info), |site| {
-        state::buckets_of(site.duration, site.buckets)
+        state::function_buckets_of(site.duration, site.buckets)
     })?;
     let mut out = String::from(
         "# Service-level objectives of this program, written by track_metrics::slo::rules().\n\

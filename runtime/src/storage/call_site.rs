@@ -170,7 +170,7 @@ impl SiteSeries {
     fn new(info: &SiteInfo, settings: &Settings) -> Self {
         let clock = clock::clock();
         let bounds = if info.buckets.is_empty() {
-            settings.buckets_of(info.duration)
+            settings.function_buckets_of(info.duration)
         } else {
             info.buckets
         };

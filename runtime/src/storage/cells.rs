@@ -471,7 +471,7 @@ pub(crate) fn read(words: &[AtomicU64], copy: &mut [u64]) {
     let mut attempts = 0_u32;
     loop {
         let before = words[0].load(Ordering::Acquire);
-        if before % 2 == 0 {
+        if before.is_multiple_of(2) {
             for (word, value) in words[1..].iter().zip(copy.iter_mut()) {
                 *value = word.load(Ordering::Relaxed);
             }
@@ -482,7 +482,7 @@ pub(crate) fn read(words: &[AtomicU64], copy: &mut [u64]) {
             }
         }
         attempts += 1;
-        if attempts % 64 == 0 {
+        if attempts.is_multiple_of(64) {
             // The writer was preempted in the middle of a write: let it finish.
             std::thread::yield_now();
         } else {

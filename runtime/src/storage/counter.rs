@@ -90,10 +90,10 @@ impl Counter {
         if let Some(key) = self.forward {
             key.forward(Operation::Increase(amount));
         }
-        if let Some(exemplars) = self.exemplars {
-            if let Some(trace) = exemplars::current() {
-                exemplars.record(0, amount as f64, trace);
-            }
+        if let Some(exemplars) = self.exemplars
+            && let Some(trace) = exemplars::current()
+        {
+            exemplars.record(0, amount as f64, trace);
         }
     }
 

@@ -129,10 +129,10 @@ impl Histogram {
         if let Some(key) = self.forward {
             key.forward(Operation::Observe(value, count));
         }
-        if let Some(exemplars) = self.exemplars {
-            if let Some(trace) = exemplars::current() {
-                exemplars.record(bucket, value, trace);
-            }
+        if let Some(exemplars) = self.exemplars
+            && let Some(trace) = exemplars::current()
+        {
+            exemplars.record(bucket, value, trace);
         }
     }
 

@@ -60,10 +60,10 @@ static GLOBAL: OnceLock<GlobalRecorder> = OnceLock::new();
 #[inline]
 pub(crate) fn with_current<R>(work: impl FnOnce(Current<'_>) -> R) -> R {
     metrics::with_recorder(|recorder| {
-        if let Some(GlobalRecorder(global)) = GLOBAL.get() {
-            if same_object(*global, recorder) {
-                return work(Current::Global(*global));
-            }
+        if let Some(GlobalRecorder(global)) = GLOBAL.get()
+            && same_object(*global, recorder)
+        {
+            return work(Current::Global(*global));
         }
         if is_noop(recorder) {
             return work(Current::Nothing);
