@@ -48,7 +48,10 @@ pub mod pushgateway {}
 pub mod migration {}
 
 #[cfg_attr(feature = "testing", doc = include_str!("libraries.md"))]
-#[cfg_attr(not(feature = "testing"), doc = "This guide's examples need the feature `testing`.")]
+#[cfg_attr(
+    not(feature = "testing"),
+    doc = "This guide's examples need the feature `testing`."
+)]
 pub mod libraries {}
 
 #[doc = include_str!("performance.md")]

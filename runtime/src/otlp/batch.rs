@@ -52,14 +52,7 @@ fn split(metric: Metric, room: usize) -> Vec<Metric> {
     if metric.encoded_len() + FRAMING <= room {
         return vec![metric];
     }
-    let points = match &metric.data {
-        Some(Data::Gauge(data)) => data.data_points.len(),
-        Some(Data::Sum(data)) => data.data_points.len(),
-        Some(Data::Histogram(data)) => data.data_points.len(),
-        Some(Data::ExponentialHistogram(data)) => data.data_points.len(),
-        Some(Data::Summary(data)) => data.data_points.len(),
-        None => 0,
-    };
+    let points = metric.points();
     if points < 2 {
         return vec![metric];
     }

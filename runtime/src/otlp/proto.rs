@@ -284,6 +284,20 @@ pub(crate) struct KeyValue {
     pub(crate) value: Option<AnyValue>,
 }
 
+impl Metric {
+    /// How many data points it carries, whatever its kind.
+    pub(crate) fn points(&self) -> usize {
+        match &self.data {
+            Some(metric::Data::Gauge(data)) => data.data_points.len(),
+            Some(metric::Data::Sum(data)) => data.data_points.len(),
+            Some(metric::Data::Histogram(data)) => data.data_points.len(),
+            Some(metric::Data::ExponentialHistogram(data)) => data.data_points.len(),
+            Some(metric::Data::Summary(data)) => data.data_points.len(),
+            None => 0,
+        }
+    }
+}
+
 impl KeyValue {
     pub(crate) fn string(key: impl Into<String>, value: impl Into<String>) -> Self {
         KeyValue {

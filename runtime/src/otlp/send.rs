@@ -247,6 +247,14 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
 /// A wait between half and all of `backoff`, so that many processes retrying after one outage
 /// do not come back at once.
 fn jitter(backoff: Duration) -> Duration {
+    let fraction = (random_u64() >> 11) as f64 / (1_u64 << 53) as f64;
+    backoff.mul_f64(0.5 + fraction / 2.0)
+}
+
+/// 64 random bits: std's per-map random keys (seeded from the OS once per thread, then
+/// incremented) over the time and the process id, so that two processes started together differ.
+/// Enough for jitter and an instance id, without a random number crate.
+pub(super) fn random_u64() -> u64 {
     use std::hash::{BuildHasher as _, Hasher as _};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(
@@ -255,8 +263,8 @@ fn jitter(backoff: Duration) -> Duration {
             .unwrap_or_default()
             .as_nanos(),
     );
-    let fraction = (hasher.finish() >> 11) as f64 / (1_u64 << 53) as f64;
-    backoff.mul_f64(0.5 + fraction / 2.0)
+    hasher.write_u32(std::process::id());
+    hasher.finish()
 }
 
 fn sleep_unless(wait: Duration, stopping: &dyn Fn() -> bool) {

@@ -16,8 +16,8 @@ use crate::model::snapshot::FamilySnapshot;
 use crate::otlp::batch::requests;
 use crate::otlp::convert::{self, Context};
 use crate::otlp::delta::Baselines;
-use crate::otlp::proto::{KeyValue, Metric, metric::Data};
-use crate::otlp::send::{Accepted, Client};
+use crate::otlp::proto::{KeyValue, Metric};
+use crate::otlp::send::{Accepted, Client, random_u64};
 use crate::otlp::stats;
 use crate::otlp::{Otlp, Temporality};
 use crate::state::Settings;
@@ -197,7 +197,7 @@ impl Exporter {
         let pending = (self.otlp.temporality == Temporality::Delta)
             .then(|| self.baselines.apply(&mut metrics, now_nanos));
         // Senders should not send empty envelopes.
-        metrics.retain(|metric| points(metric) > 0);
+        metrics.retain(|metric| metric.points() > 0);
         if metrics.is_empty() {
             return Ok(None);
         }
@@ -276,17 +276,6 @@ fn collect(settings: &'static Settings, deadline: Instant) -> Result<Vec<FamilyS
         })
 }
 
-fn points(metric: &Metric) -> usize {
-    match &metric.data {
-        Some(Data::Gauge(data)) => data.data_points.len(),
-        Some(Data::Sum(data)) => data.data_points.len(),
-        Some(Data::Histogram(data)) => data.data_points.len(),
-        Some(Data::ExponentialHistogram(data)) => data.data_points.len(),
-        Some(Data::Summary(data)) => data.data_points.len(),
-        None => 0,
-    }
-}
-
 fn unix_seconds() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -335,21 +324,10 @@ fn resource(otlp: &Otlp) -> Vec<KeyValue> {
 /// A random (version 4) UUID for the process, as the semantic conventions recommend for
 /// `service.instance.id`.
 fn random_uuid() -> String {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let random = || {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos(),
-        );
-        hasher.write_u32(std::process::id());
-        hasher.finish()
-    };
-    let bits = (u128::from(random()) << 64 | u128::from(random())) & !(0xf << 76) & !(0x3 << 62)
-        | (0x4 << 76)
-        | (0x2 << 62);
+    let bits =
+        (u128::from(random_u64()) << 64 | u128::from(random_u64())) & !(0xf << 76) & !(0x3 << 62)
+            | (0x4 << 76)
+            | (0x2 << 62);
     let hex = format!("{bits:032x}");
     format!(
         "{}-{}-{}-{}-{}",
