@@ -30,8 +30,9 @@
 //!
 //! # Without `install()`
 //! Without [`install`], the functions and families record through the `metrics` recorder the
-//! application runs (metrics-exporter-prometheus, statsd, an OpenTelemetry bridge), or nowhere
-//! if it runs none: see [`guide::ecosystem`] and [`recording`]. Calls made while nothing is
+//! application runs (metrics-exporter-prometheus, statsd, an OpenTelemetry bridge); if it runs
+//! none, the functions record nothing and the families keep their values for a later
+//! `install()`: see [`guide::ecosystem`] and [`recording`]. Calls made while nothing is
 //! installed are not counted, as `metrics` macros record nothing before a recorder exists;
 //! every call made after a recorder or `install()` appears is, including calls of functions
 //! first called before it: nothing is cached from before there is something to record into.

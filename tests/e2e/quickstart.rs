@@ -186,7 +186,7 @@ fn the_readmes_first_example_prints_what_the_readme_shows() {
     // The README shows the first bucket of the Rust functions' layout.
     assert!(
         stdout.contains(
-            "function_duration_seconds_bucket{function=\"fetch_user\",module=\"first_function\",le=\"1e-05\"}"
+            "function_duration_seconds_bucket{function=\"fetch_user\",module=\"first_function\",le=\"0.00001\"}"
         ),
         "{stdout}"
     );

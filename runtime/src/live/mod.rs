@@ -60,6 +60,7 @@ pub(crate) fn answer(
                 .unwrap_or_default();
             let families = others(families);
             let query = query::Query::parse(query);
+            ring.read_if_empty();
             let page = page::render(ring, &query, metrics_path, &families);
             // Someone looks: the sampler reads while they do.
             ring::viewed();

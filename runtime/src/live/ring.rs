@@ -105,6 +105,9 @@ pub(crate) fn start() -> std::io::Result<()> {
                     // Readings from before the sleep would span it: start afresh.
                     ring.forget();
                     std::thread::park();
+                    // The view that woke the sampler took a reading as it rendered: the next
+                    // one is an interval on, so that the first rate spans one.
+                    std::thread::sleep(SAMPLE_INTERVAL);
                     continue;
                 }
                 ring.sample(call_site::readings(), Instant::now());
@@ -141,6 +144,20 @@ impl Ring {
                 history.points.pop_front();
             }
             history.points.push_back(point);
+        }
+    }
+
+    /// Takes a reading now if there is none, as after the sampler slept while nobody looked: the
+    /// page then lists every function with its totals at once, and its rates from the next
+    /// reading on.
+    pub(crate) fn read_if_empty(&self) {
+        let empty = self
+            .sites
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty();
+        if empty {
+            self.sample(call_site::readings(), Instant::now());
         }
     }
 
