@@ -43,7 +43,7 @@ use crate::Format;
 use crate::offload::{Late, Renderer, Sliced};
 use crate::self_metrics::{
     GRPC_HANDLED, GRPC_HANDLING, HTTP_REQUEST_DURATION, HTTP_REQUESTS, HTTP_REQUESTS_IN_FLIGHT,
-    SCRAPE_DURATION,
+    SCRAPE_DURATION, SCRAPES,
 };
 use crate::state;
 use crate::storage::gauge::InProgress;
@@ -85,6 +85,7 @@ pub async fn metrics(headers: HeaderMap) -> axum::response::Response {
         Err(late) => late_answer(&late, "the exposition"),
     };
     response.extensions_mut().insert(ExporterRoute);
+    SCRAPES.labels(response.status().as_str()).inc();
     response
 }
 

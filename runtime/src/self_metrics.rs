@@ -4,8 +4,8 @@
 use crate::model::kind::Kind;
 
 crate::metrics! {
-    /// Requests to the metrics endpoint's metrics path, by HTTP status
-    #[cfg(feature = "http")]
+    /// Requests for the exposition (the endpoint's metrics path, or the axum handler), by HTTP status
+    #[cfg(any(feature = "http", feature = "axum"))]
     pub(crate) counter SCRAPES: track_metrics_scrapes_total(status);
     /// Time to render and encode the exposition for a scrape
     #[cfg(any(feature = "http", feature = "axum"))]

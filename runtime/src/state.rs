@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::model::buckets::{DEFAULT_BUCKETS, FUNCTION_BUCKETS};
+use crate::model::buckets::{DEFAULT_BUCKETS, FUNCTION_BUCKETS, REQUEST_DURATION_FAMILIES};
 use crate::storage::native::NativeLayout;
 
 /// How many label sets a family keeps when neither its declaration nor the builder says.
@@ -60,10 +60,13 @@ pub(crate) struct Settings {
 impl Settings {
     /// The bucket layout of a histogram family, by name.
     pub(crate) fn buckets_of(&self, family: &str) -> &'static [f64] {
-        self.family_buckets
-            .get(family)
-            .copied()
-            .unwrap_or(self.default_buckets)
+        self.family_buckets.get(family).copied().unwrap_or(
+            if REQUEST_DURATION_FAMILIES.contains(&family) {
+                self.function_buckets
+            } else {
+                self.default_buckets
+            },
+        )
     }
 
     /// The bucket layout of a `#[track_metrics]` duration family, by name.
@@ -97,7 +100,14 @@ pub(crate) fn buckets_of(family: &str, declared: &'static [f64]) -> &'static [f6
     if !declared.is_empty() {
         return declared;
     }
-    settings().map_or(DEFAULT_BUCKETS, |settings| settings.buckets_of(family))
+    settings().map_or(
+        if REQUEST_DURATION_FAMILIES.contains(&family) {
+            FUNCTION_BUCKETS
+        } else {
+            DEFAULT_BUCKETS
+        },
+        |settings| settings.buckets_of(family),
+    )
 }
 
 /// The layout of a `#[track_metrics]` duration family: the function's buckets, else the

@@ -105,9 +105,32 @@ fn requests_are_counted_by_method_route_template_and_status() {
     release.notify_one();
     assert_eq!(slow.join().unwrap().status, 200);
 
+    let scrapes = |scrape: &Exposition| {
+        scrape
+            .value("track_metrics_scrapes_total", &[("status", "200")])
+            .unwrap_or(0.0)
+    };
+    let before_scrapes = scrapes(&Exposition::parse(&track_metrics::render()).unwrap());
     assert_eq!(send(counted_addr, "GET", "/scrape").status, 200);
     let response = send(addr, "GET", "/metrics");
     let scrape = Exposition::parse(&response.body).unwrap();
+    // Scrapes through the handler count as the endpoint's do (other tests may scrape too).
+    assert!(
+        scrapes(&scrape) >= before_scrapes + 1.0,
+        "{}",
+        response.body
+    );
+    // Requests are timed with the functions' buckets, from 10 µs.
+    assert!(
+        scrape
+            .value(
+                "http_request_duration_seconds_bucket",
+                &[("method", "GET"), ("route", "/slow"), ("le", "0.00001")]
+            )
+            .is_some(),
+        "{}",
+        response.body
+    );
     let count = |method: &str, route: &str, status: &str| {
         scrape.value(
             "http_requests_total",

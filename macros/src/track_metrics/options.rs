@@ -208,7 +208,9 @@ fn parse_label(input: ParseStream) -> syn::Result<(Ident, LitStr)> {
         other => Err(syn::Error::new_spanned(
             other,
             "label values must be string literals: a label built from a runtime value \
-             would make the number of series unbounded",
+             would make the number of series unbounded; for a value known only at run time, \
+             declare a family with `metrics!` and record into it (its series are bounded by \
+             `#[max_series]`)",
         )),
     }
 }

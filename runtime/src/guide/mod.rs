@@ -24,6 +24,7 @@ pub mod live_page {}
 
 #[doc = include_str!("formats.md")]
 #[cfg_attr(feature = "protobuf", doc = include_str!("protobuf.md"))]
+#[cfg_attr(feature = "otel", doc = include_str!("otel.md"))]
 pub mod formats {}
 
 #[doc = include_str!("objectives.md")]

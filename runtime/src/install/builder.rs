@@ -532,7 +532,9 @@ impl ExporterBuilder {
     }
 
     /// The duration buckets of every `#[track_metrics]` function that has no buckets of its
-    /// own; [`FUNCTION_BUCKETS`] (10 µs to 10 s) by default. The Python tutorial's are one
+    /// own, and of the axum and tonic layer's request durations
+    /// (`http_request_duration_seconds`, `grpc_server_handling_seconds`);
+    /// [`FUNCTION_BUCKETS`] (10 µs to 10 s) by default. The Python tutorial's are one
     /// setting away:
     ///
     /// ```

@@ -16,6 +16,14 @@ pub const FUNCTION_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// The families that time requests as `#[track_metrics]` times calls (the axum and tonic
+/// layer's): they take the functions' layout, not [`DEFAULT_BUCKETS`], unless told otherwise,
+/// since a request a Rust service answers often takes well under the 5 ms where those start.
+pub(crate) const REQUEST_DURATION_FAMILIES: [&str; 2] = [
+    "http_request_duration_seconds",
+    "grpc_server_handling_seconds",
+];
+
 /// Why a list of bounds cannot be a bucket layout.
 #[derive(Clone, Debug, PartialEq)]
 pub enum BucketProblem {
