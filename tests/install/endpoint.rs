@@ -1008,22 +1008,30 @@ fn the_live_page_reads_the_functions_only_once_someone_looks() {
     in_own_process(
         &test_name!(the_live_page_reads_the_functions_only_once_someone_looks),
         || {
+            // The row of the function, as the page renders it.
+            fn row(body: &str) -> String {
+                let start = body
+                    .find("<tr data-function=\"sampled_when_viewed\"")
+                    .unwrap_or_else(|| panic!("no row for the function: {body}"));
+                body[start..start + body[start..].find('>').unwrap()].to_owned()
+            }
             let addr = listening(track_metrics::Exporter::builder());
             sampled_when_viewed();
             // Longer than the sampling interval: a sampler that ran from `install()` would have
-            // read the function by now.
+            // read the function's first call by now, and would show that reading.
             std::thread::sleep(Duration::from_secs(3));
+            sampled_when_viewed();
             let first = get_path(addr, "/", &[]);
             assert_eq!(first.status, 200);
+            // The view read at once, and it is the only reading: both calls, none in a window.
+            let first = row(&first.body);
             assert!(
-                !first.body.contains("sampled_when_viewed"),
-                "nothing was read before the page was looked at: {}",
-                first.body
+                first.contains("data-calls=\"2\"") && first.contains("data-window-calls=\"0\""),
+                "nothing was read before the page was looked at, and the view read at once: {first}"
             );
-            common::eventually("the sampler reads once the page is looked at", || {
-                get_path(addr, "/", &[])
-                    .body
-                    .contains("sampled_when_viewed")
+            sampled_when_viewed();
+            common::eventually("the sampler reads while the page is looked at", || {
+                row(&get_path(addr, "/", &[]).body).contains("data-calls=\"3\"")
             });
         },
     );
