@@ -193,3 +193,60 @@ fn two_scrapes_of_one_state_are_the_same_text() {
         },
     );
 }
+
+#[track_metrics]
+fn counted_since_install() {}
+
+#[test]
+#[ignore = "needs prometheus_client for Python (Debian package python3-prometheus-client); .ci/run installs it"]
+fn created_lines_when_asked_for_are_read_by_prometheus_clients_parser() {
+    in_own_process(
+        &test_name!(created_lines_when_asked_for_are_read_by_prometheus_clients_parser),
+        || {
+            track_metrics::Exporter::builder()
+                .without_listener()
+                .created_lines(true)
+                .install()
+                .unwrap();
+            counted_since_install();
+            let body =
+                String::from_utf8(track_metrics::render_as(track_metrics::Format::OPENMETRICS))
+                    .unwrap();
+            const READ: &str = r#"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for sample in family.samples:
+        if sample.name.endswith("_created") and sample.labels.get("function") == "counted_since_install":
+            print(sample.name, sample.value)
+"#;
+            let output = common::pipe(common::python(), &["-c", READ], &body);
+            assert!(
+                output.status.success(),
+                "the OpenMetrics parser refused the exposition: {}\n{body}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let stdout = String::from_utf8(output.stdout).unwrap();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64();
+            let mut names = Vec::new();
+            for line in stdout.lines() {
+                let (name, value) = line.split_once(' ').unwrap();
+                let created: f64 = value.parse().unwrap();
+                assert!(created > now - 3600.0 && created <= now, "{line}");
+                names.push(name.to_owned());
+            }
+            names.sort();
+            assert_eq!(
+                names,
+                [
+                    "function_calls_created",
+                    "function_duration_seconds_created"
+                ],
+                "{body}"
+            );
+        },
+    );
+}

@@ -57,7 +57,8 @@ fn whole_scrape() {
     EVERY_OVERFLOW.labels("b").inc();
     metrics::counter!("promtool_facade_total", "kind" => "x").increment(1);
     metrics::histogram!("promtool_facade_seconds").record(0.1);
-    metrics::counter!("promtool refused", "le" => "1").increment(1);
+    // A histogram may not carry `le` of its own: refused, and counted.
+    metrics::histogram!("promtool_refused_seconds", "le" => "1").record(1.0);
     let (text, _) = common::scrape();
     for family in [
         "function_calls_total",
