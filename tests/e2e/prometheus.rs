@@ -14,6 +14,13 @@ const CALLS: u64 = 300;
 
 /// A query's result vector, as (labels, value) pairs.
 pub fn query(prometheus: SocketAddr, promql: &str) -> Vec<(serde_json::Value, f64)> {
+    let response = ask(prometheus, promql);
+    assert_eq!(response.status, 200, "{promql}: {}", response.body);
+    result(&response.body)
+}
+
+/// The query API's answer to `promql`, whatever its status.
+fn ask(prometheus: SocketAddr, promql: &str) -> common::Response {
     let encoded: String = promql
         .bytes()
         .map(|byte| match byte {
@@ -24,15 +31,18 @@ pub fn query(prometheus: SocketAddr, promql: &str) -> Vec<(serde_json::Value, f6
         })
         .collect();
     let path = format!("/api/v1/query?query={encoded}");
-    let response = common::request_with(
+    common::request_with(
         TcpStream::connect(prometheus).unwrap(),
         prometheus,
         "GET",
         &path,
         &[],
-    );
-    assert_eq!(response.status, 200, "{promql}: {}", response.body);
-    let json: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+    )
+}
+
+/// The (labels, value) pairs of a query API answer.
+fn result(body: &str) -> Vec<(serde_json::Value, f64)> {
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
     json["data"]["result"]
         .as_array()
         .unwrap()
@@ -56,7 +66,19 @@ pub fn wait_for(prometheus: SocketAddr, promql: &str, ready: impl Fn(f64) -> boo
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         if TcpStream::connect(prometheus).is_ok() {
-            let result = query(prometheus, promql);
+            let response = ask(prometheus, promql);
+            // 503 while the server starts (its storage not open yet): ask again.
+            if response.status == 503 {
+                assert!(
+                    Instant::now() < deadline,
+                    "Prometheus never became ready: {}",
+                    response.body
+                );
+                std::thread::sleep(Duration::from_millis(250));
+                continue;
+            }
+            assert_eq!(response.status, 200, "{promql}: {}", response.body);
+            let result = result(&response.body);
             if let [(_, value)] = result.as_slice()
                 && ready(*value)
             {
