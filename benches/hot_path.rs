@@ -39,6 +39,17 @@ fn instrumented_err(x: u64) -> Result<u64, std::fmt::Error> {
 // In the same duration family as the others: a native histogram is this function's alone, and
 // costs the other functions nothing (`benches/ecosystem.rs` has the plain call of a binary
 // without one).
+/// The Python tutorial's 14 bounds instead of the 19 of `FUNCTION_BUCKETS`: what the layout
+/// costs a call.
+#[track_metrics(
+    duration = "tutorial_layout_seconds",
+    buckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
+)]
+#[inline(never)]
+fn instrumented_tutorial_buckets(x: u64) -> u64 {
+    x.wrapping_mul(31).rotate_left(7)
+}
+
 #[track_metrics(native_histogram)]
 #[inline(never)]
 fn instrumented_native(x: u64) -> u64 {
@@ -132,14 +143,19 @@ fn clock() -> &'static quanta::Clock {
     CLOCK.get_or_init(quanta::Clock::new)
 }
 
+/// The bounds of a function's default layout, [`track_metrics::FUNCTION_BUCKETS`]: the floor
+/// searches as many as `#[track_metrics]` does.
+const BOUNDS: usize = 19;
+const _: () = assert!(track_metrics::FUNCTION_BUCKETS.len() == BOUNDS);
+
 /// The default bucket bounds converted to clock ticks once, as a floor may do at start-up.
-fn tick_bounds() -> &'static [u64; 14] {
-    static TICKS: OnceLock<[u64; 14]> = OnceLock::new();
+fn tick_bounds() -> &'static [u64; BOUNDS] {
+    static TICKS: OnceLock<[u64; BOUNDS]> = OnceLock::new();
     TICKS.get_or_init(|| {
         let clock = clock();
         let ticks_per_second = 1e9 / clock.delta_as_nanos(0, 1 << 40) as f64 * (1u64 << 40) as f64;
-        let mut ticks = [0; 14];
-        for (tick, bound) in ticks.iter_mut().zip(track_metrics::DEFAULT_BUCKETS) {
+        let mut ticks = [0; BOUNDS];
+        for (tick, bound) in ticks.iter_mut().zip(track_metrics::FUNCTION_BUCKETS) {
             *tick = (bound * ticks_per_second) as u64;
         }
         ticks
@@ -151,7 +167,7 @@ fn tick_bounds() -> &'static [u64; 14] {
 struct FloorCells {
     calls: Cell<u64>,
     sum: Cell<u64>,
-    buckets: [Cell<u64>; 15],
+    buckets: [Cell<u64>; BOUNDS + 1],
 }
 
 thread_local! {
@@ -159,14 +175,14 @@ thread_local! {
         FloorCells {
             calls: Cell::new(0),
             sum: Cell::new(0),
-            buckets: [const { Cell::new(0) }; 15],
+            buckets: [const { Cell::new(0) }; BOUNDS + 1],
         }
     };
 }
 
 /// The hand-written floor: a call counted and timed into a thread-local with nothing shared.
 #[inline(always)]
-fn floor_call(x: u64, search: fn(&[u64; 14], u64) -> usize) -> u64 {
+fn floor_call(x: u64, search: fn(&[u64; BOUNDS], u64) -> usize) -> u64 {
     let clock = clock();
     FLOOR.with(|cells| cells.calls.set(cells.calls.get() + 1));
     let start = clock.raw();
@@ -180,11 +196,20 @@ fn floor_call(x: u64, search: fn(&[u64; 14], u64) -> usize) -> u64 {
     value
 }
 
-fn branchless_count(bounds: &[u64; 14], ticks: u64) -> usize {
+fn branchless_count(bounds: &[u64; BOUNDS], ticks: u64) -> usize {
     bounds.iter().map(|bound| usize::from(*bound < ticks)).sum()
 }
 
-fn binary_search(bounds: &[u64; 14], ticks: u64) -> usize {
+/// A scan from the smallest bound that stops at the call's bucket, as `#[track_metrics]` finds
+/// it: one comparison for a call under the first bound.
+fn first_above(bounds: &[u64; BOUNDS], ticks: u64) -> usize {
+    bounds
+        .iter()
+        .position(|bound| *bound >= ticks)
+        .unwrap_or(BOUNDS)
+}
+
+fn binary_search(bounds: &[u64; BOUNDS], ticks: u64) -> usize {
     bounds.partition_point(|bound| *bound < ticks)
 }
 
@@ -242,11 +267,17 @@ fn per_call(c: &mut Criterion) {
     group.bench_function("floor: thread-local adds, binary search", |b| {
         b.iter(|| floor_call(3, binary_search))
     });
+    group.bench_function("floor: thread-local adds, scan to the bucket", |b| {
+        b.iter(|| floor_call(3, first_above))
+    });
     group.bench_function("floor: three shared atomic RMWs", |b| {
         b.iter(|| shared_atomics_call(3))
     });
     group.bench_function("#[track_metrics]", |b| {
         b.iter(|| instrumented(black_box(3)))
+    });
+    group.bench_function("#[track_metrics], the tutorial's 14 buckets", |b| {
+        b.iter(|| instrumented_tutorial_buckets(black_box(3)))
     });
     group.bench_function("#[track_metrics(native_histogram)]", |b| {
         b.iter(|| instrumented_native(black_box(3)))
