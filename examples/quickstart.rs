@@ -96,7 +96,15 @@ fn query_database(sql: &str) -> usize {
 }
 
 fn main() -> ExitCode {
-    let exporter = match track_metrics::Exporter::builder().otlp_from_env().install() {
+    let exporter = match track_metrics::Exporter::builder()
+        // Sizes in bytes: the default buckets are durations in seconds.
+        .buckets_for(
+            "http.server.response.body.size",
+            &[16.0, 32.0, 64.0, 128.0, 256.0, 1024.0],
+        )
+        .otlp_from_env()
+        .install()
+    {
         Ok(exporter) => exporter,
         Err(error) => {
             eprintln!("error: {error}");

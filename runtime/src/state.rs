@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::model::buckets::{DEFAULT_BUCKETS, FUNCTION_BUCKETS, REQUEST_DURATION_FAMILIES};
+use crate::model::names::{Escaping, escape};
 use crate::storage::native::NativeLayout;
 
 /// How many label sets a family keeps when neither its declaration nor the builder says.
@@ -67,6 +68,15 @@ impl Settings {
                 self.default_buckets
             },
         )
+    }
+
+    /// The bucket layout of a `metrics` facade histogram, by its name as recorded or as
+    /// underscored (`http.server.request.duration` or `http_server_request_duration`).
+    pub(crate) fn facade_buckets_of(&self, name: &str) -> &'static [f64] {
+        match self.family_buckets.get(name) {
+            Some(bounds) => bounds,
+            None => self.buckets_of(&escape(name, Escaping::Underscores, false)),
+        }
     }
 
     /// The bucket layout of a `#[track_metrics]` duration family, by name.

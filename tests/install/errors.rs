@@ -79,10 +79,7 @@ fn bad_settings_are_typed_errors_then_a_good_install_works_once() {
             );
 
             for (builder, setting) in [
-                (
-                    Exporter::builder().buckets_for("x-seconds", &[1.0]),
-                    "buckets_for",
-                ),
+                (Exporter::builder().buckets_for("", &[1.0]), "buckets_for"),
                 (Exporter::builder().path("metrics"), "the endpoint"),
                 (
                     Exporter::builder().max_concurrent_scrapes(0),

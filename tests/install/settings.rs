@@ -33,6 +33,9 @@ fn install_and_scrape() -> String {
         .default_buckets(&[0.5, 1.0])
         .function_buckets(&[0.5, 1.0])
         .buckets_for("facade_duration_seconds", &[0.25])
+        // Facade names as OpenTelemetry writes them, given as recorded or underscored.
+        .buckets_for("facade.body.size", &[64.0])
+        .buckets_for("facade_dotted_seconds", &[0.125])
         .in_flight(true)
         .process_metrics(false)
         .install()
@@ -48,6 +51,8 @@ fn install_and_scrape() -> String {
     );
     metrics::describe_histogram!("other_facade_seconds", "A facade histogram");
     metrics::histogram!("facade_duration_seconds").record(0.2);
+    metrics::histogram!("facade.body.size").record(32.0);
+    metrics::histogram!("facade.dotted.seconds").record(0.1);
     metrics::histogram!("other_facade_seconds").record(0.7);
     metrics::counter!("facade_with_global_total", "service" => "x").increment(1);
 
@@ -107,6 +112,14 @@ fn settings_reach_the_exposition_and_the_endpoint_outlives_the_exporter() {
             assert_eq!(
                 buckets("facade_duration_seconds_bucket"),
                 [("0.25".to_owned(), 1.0), ("+Inf".to_owned(), 1.0)]
+            );
+            assert_eq!(
+                buckets("facade_body_size_bucket"),
+                [("64".to_owned(), 1.0), ("+Inf".to_owned(), 1.0)]
+            );
+            assert_eq!(
+                buckets("facade_dotted_seconds_bucket"),
+                [("0.125".to_owned(), 1.0), ("+Inf".to_owned(), 1.0)]
             );
             assert_eq!(
                 buckets("other_facade_seconds_bucket"),

@@ -550,7 +550,8 @@ impl ExporterBuilder {
     }
 
     /// The buckets of one histogram family, by its full name: a `#[track_metrics]` duration
-    /// family, a `metrics!` histogram without `#[buckets]`, or a `metrics::histogram!` name.
+    /// family, a `metrics!` histogram without `#[buckets]`, or a `metrics::histogram!` name as
+    /// recorded (`http.server.response.body.size`) or underscored.
     ///
     /// ```rust,standalone_crate
     /// #[track_metrics::track_metrics(duration = "db_query_duration_seconds")]

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::model::buckets;
 use crate::model::descriptor::{Descriptor, SiteInfo};
 use crate::model::kind::Kind;
-use crate::model::names::{CRATE_LABELS, is_label_name, reserved_label_problem};
+use crate::model::names::{CRATE_LABELS, reserved_label_problem};
 
 /// A global label name: valid, not reserved, not one `#[track_metrics]` sets, and set once.
 pub(crate) fn global_labels(labels: &[(String, String)]) -> Result<(), Error> {
@@ -189,12 +189,15 @@ pub(crate) fn family_buckets(
 ) -> Result<HashMap<String, Vec<f64>>, Error> {
     let mut layouts: HashMap<&str, (&[f64], String)> = HashMap::new();
     for (metric, bounds) in builder {
-        if !is_label_name(metric) {
+        // Any UTF-8 name: a `metrics` facade histogram may be named as OpenTelemetry names
+        // them (`http.server.request.duration`), in its recorded spelling or underscored.
+        if metric.is_empty() || metric.chars().any(char::is_control) {
             return Err(Error::setting(
                 "buckets_for",
                 format!(
-                    "`{metric}` given to `buckets_for` is not a metric name: it must match \
-                     `[a-zA-Z_][a-zA-Z0-9_]*`"
+                    "{metric:?} given to `buckets_for` is not a metric name: give the name of a \
+                     histogram, such as `db_query_duration_seconds` or \
+                     `http.server.request.duration`"
                 ),
             ));
         }

@@ -516,7 +516,7 @@ impl Store {
             .entry(name)
             .or_insert_with(|| FacadeFamily {
                 kind,
-                bounds: settings.buckets_of(name),
+                bounds: settings.facade_buckets_of(name),
                 series: Vec::new(),
                 by_identity: HashMap::new(),
                 overflow: None,
