@@ -4,12 +4,17 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-#[test]
-fn the_rendered_docs_list_the_series_and_the_queries() {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+/// Where cargo writes the docs: `CARGO_TARGET_DIR`, else the workspace's `target`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
         PathBuf::from,
-    );
+    )
+}
+
+#[test]
+fn the_rendered_docs_list_the_series_and_the_queries() {
+    let target = target_dir();
     let status = Command::new(env!("CARGO"))
         .args([
             "rustdoc",
@@ -53,10 +58,7 @@ fn the_rendered_docs_list_the_series_and_the_queries() {
 /// and attribute of `metrics!` on its page, and no page that sends the reader to itself.
 #[test]
 fn the_reference_pages_document_every_option_and_never_point_to_themselves() {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
-        PathBuf::from,
-    );
+    let target = target_dir();
     let status = Command::new(env!("CARGO"))
         .args(["doc", "--quiet", "--no-deps", "-p", "track-metrics"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
